@@ -1,0 +1,193 @@
+// Management API routes (spec §1.1) → ManagementService.
+import { badRequest } from '../errors.js';
+import type { ManagementService, StatusOutcome } from '../services/management-service.js';
+import type { RequestedSettings } from '../services/model-settings.js';
+import { readBody, mimeType } from './request-body.js';
+import { sendBytes, sendJson, sendStatus, prettyJson } from './respond.js';
+import type { Exchange, QueryParam, Route } from './route-table.js';
+import { boolParam, intParam, stringParam } from './query-params.js';
+
+export interface ManagementRouteDeps {
+  readonly management: ManagementService;
+  readonly maxRequestBytes: number;
+}
+
+const OUTCOME_STATUS: Record<StatusOutcome['kind'], number> = { done: 200, accepted: 202, partial: 206 };
+
+function sendOutcome(ex: Exchange, outcome: StatusOutcome): void {
+  sendStatus(ex.res, ex.ctx, OUTCOME_STATUS[outcome.kind], outcome.message);
+}
+
+const REGISTER_QUERY: readonly QueryParam[] = [
+  { name: 'url', type: 'string', description: 'Model archive: a file in the model store or an http(s) URL' },
+  { name: 'model_name', type: 'string', description: 'Name of the model (default: modelName in MANIFEST.json)' },
+  { name: 'handler', type: 'string', description: 'Handler entry point (overrides the manifest)' },
+  { name: 'runtime', type: 'string', description: 'Runtime: python, python3 or LSP' },
+  { name: 'batch_size', type: 'integer', description: 'Inference batch size (default 1)' },
+  { name: 'max_batch_delay', type: 'integer', description: 'Maximum delay for batch aggregation in ms (default 100)' },
+  { name: 'initial_workers', type: 'integer', description: 'Number of workers to start (default 0)' },
+  { name: 'synchronous', type: 'boolean', description: 'Wait for the workers to start (default true)' },
+  { name: 'response_timeout', type: 'integer', description: 'Seconds a worker may take to answer (default 120)' },
+  { name: 'startup_timeout', type: 'integer', description: 'Seconds a worker may take to load (default 120)' },
+];
+
+const SCALE_QUERY: readonly QueryParam[] = [
+  { name: 'min_worker', type: 'integer', description: 'Minimum number of workers (default 1)' },
+  { name: 'max_worker', type: 'integer', description: 'Maximum number of workers (default min_worker)' },
+  { name: 'synchronous', type: 'boolean', description: 'Wait until the workers are adjusted (default false)' },
+];
+
+const DESCRIBE_QUERY: readonly QueryParam[] = [
+  { name: 'customized', type: 'boolean', description: "Include the handler's customized metadata" },
+];
+
+/** Register parameters come from a JSON body when the request is application/json (spec §1.2). */
+async function registerQuery(ex: Exchange, maxBytes: number): Promise<URLSearchParams> {
+  if (mimeType(ex.req.headers['content-type']) !== 'application/json') return ex.query;
+  const body = await readBody(ex.req, maxBytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw badRequest('Invalid JSON in request body.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badRequest('Request body must be a JSON object.');
+  }
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value === null) continue;
+    if (typeof value === 'object') throw badRequest(`Parameter ${key} must be a string, number or boolean.`);
+    query.set(key, String(value));
+  }
+  return query;
+}
+
+function requested(query: URLSearchParams, defaultWorkers: number): RequestedSettings {
+  return {
+    batchSize: intParam(query, 'batch_size'),
+    maxBatchDelayMs: intParam(query, 'max_batch_delay'),
+    responseTimeoutSec: positiveOrNull(intParam(query, 'response_timeout')),
+    startupTimeoutSec: positiveOrNull(intParam(query, 'startup_timeout')),
+    initialWorkers: intParam(query, 'initial_workers') ?? defaultWorkers,
+  };
+}
+
+const positiveOrNull = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
+
+export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerModel: number): Route[] {
+  const { management } = deps;
+
+  const describe = async (ex: Exchange, version: string | null): Promise<void> => {
+    const name = ex.params.model_name as string;
+    if (boolParam(ex.query, 'customized', false) && version !== 'all') {
+      const headers = Object.entries(ex.req.headers).flatMap(([k, v]) =>
+        v === undefined ? [] : [[k, Array.isArray(v) ? (v[v.length - 1] ?? '') : v] as const],
+      );
+      const result = await management.describeCustomized(name, version, headers, ex.ctx.requestId);
+      for (const [k, v] of result.headers) if (k.toLowerCase() !== 'content-type') ex.res.setHeader(k, v);
+      sendBytes(ex.res, ex.ctx, result.status, prettyJson(result.models), result.contentType || 'application/json');
+      return;
+    }
+    sendJson(ex.res, ex.ctx, 200, await management.describe(name, version));
+  };
+
+  const scale = async (ex: Exchange, version: string | null): Promise<void> => {
+    const modelVersion = version ?? stringParam(ex.query, 'model_version');
+    sendOutcome(
+      ex,
+      await management.scale({
+        name: ex.params.model_name as string,
+        version: modelVersion,
+        versionInPath: version !== null,
+        minWorker: intParam(ex.query, 'min_worker'),
+        maxWorker: intParam(ex.query, 'max_worker'),
+        synchronous: boolParam(ex.query, 'synchronous', false),
+      }),
+    );
+  };
+
+  const unregister = async (ex: Exchange, version: string | null): Promise<void> =>
+    sendOutcome(ex, await management.unregister(ex.params.model_name as string, version));
+
+  const versionOf = (ex: Exchange): string => ex.params.model_version as string;
+
+  return [
+    {
+      api: 'management',
+      path: '/models',
+      operations: {
+        GET: {
+          summary: 'List registered models (default versions)',
+          query: [
+            { name: 'limit', type: 'integer', description: 'Maximum number of items to return (default 100)' },
+            { name: 'next_page_token', type: 'string', description: 'Offset returned by a previous call' },
+          ],
+          handler: (ex) => sendJson(ex.res, ex.ctx, 200, management.list(intParam(ex.query, 'limit'), intParam(ex.query, 'next_page_token'))),
+        },
+        POST: {
+          summary: 'Register a model',
+          query: REGISTER_QUERY,
+          handler: async (ex) => {
+            const query = await registerQuery(ex, deps.maxRequestBytes);
+            sendOutcome(
+              ex,
+              await management.register({
+                url: stringParam(query, 'url'),
+                modelName: stringParam(query, 'model_name'),
+                handler: stringParam(query, 'handler'),
+                runtime: stringParam(query, 'runtime'),
+                requested: requested(query, defaultWorkersPerModel),
+                synchronous: boolParam(query, 'synchronous', true),
+              }),
+            );
+          },
+        },
+      },
+    },
+    {
+      api: 'management',
+      path: '/models/{model_name}',
+      operations: {
+        GET: { summary: 'Describe the default version of a model', query: DESCRIBE_QUERY, handler: (ex) => describe(ex, null) },
+        PUT: { summary: 'Scale the workers of the default version', query: SCALE_QUERY, handler: (ex) => scale(ex, null) },
+        DELETE: { summary: 'Unregister the default version', handler: (ex) => unregister(ex, null) },
+      },
+    },
+    {
+      api: 'management',
+      path: '/models/{model_name}/{model_version}',
+      operations: {
+        GET: { summary: 'Describe a version of a model ("all" for every version)', query: DESCRIBE_QUERY, handler: (ex) => describe(ex, versionOf(ex)) },
+        PUT: { summary: 'Scale the workers of a version', query: SCALE_QUERY, handler: (ex) => scale(ex, versionOf(ex)) },
+        DELETE: { summary: 'Unregister a version', handler: (ex) => unregister(ex, versionOf(ex)) },
+      },
+    },
+    {
+      api: 'management',
+      path: '/models/{model_name}/{model_version}/set-default',
+      operations: {
+        PUT: {
+          summary: 'Make a version the default',
+          handler: (ex) => sendOutcome(ex, management.setDefault(ex.params.model_name as string, versionOf(ex))),
+        },
+        // TorchServe's segment counting makes these act on the default version (spec §13.4).
+        GET: { summary: 'Describe the default version', handler: (ex) => describe(ex, null) },
+        DELETE: { summary: 'Unregister the default version', handler: (ex) => unregister(ex, null) },
+      },
+    },
+    {
+      api: 'management',
+      path: '/v1/models/{model_name}',
+      operations: {
+        GET: {
+          summary: 'KServe v1 model readiness',
+          handler: (ex) => {
+            const name = (ex.params.model_name as string).split(':')[0] as string;
+            sendJson(ex.res, ex.ctx, 200, { name, ready: management.isReady(name) });
+          },
+        },
+      },
+    },
+  ];
+}

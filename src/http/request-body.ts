@@ -1,0 +1,71 @@
+// Reading request bodies within max_request_size, and turning them into handler parameters
+// (spec §2.3): form fields and files one parameter each, anything else one `body` parameter.
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import { badRequest, requestTooLarge } from '../errors.js';
+import type { RequestParameter } from '../protocol/messages.js';
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) {
+      req.resume();
+      reject(requestTooLarge(maxBytes));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(requestTooLarge(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+/** The mime type without parameters, lower-cased; '' when absent. */
+export function mimeType(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+export async function bodyParameters(contentType: string | undefined, body: Buffer): Promise<RequestParameter[]> {
+  const mime = mimeType(contentType);
+  if (mime === 'multipart/form-data' || mime === 'application/x-www-form-urlencoded') {
+    return parseForm(contentType as string, body);
+  }
+  return [{ name: 'body', contentType: mime, value: body }];
+}
+
+function parseForm(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+  return new Promise((resolve, reject) => {
+    const params: RequestParameter[] = [];
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', limits: { fieldSize: body.length + 1 } });
+    } catch (err) {
+      reject(badRequest(`Invalid form data: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    parser.on('field', (name, value) => params.push({ name, contentType: '', value: Buffer.from(value, 'utf8') }));
+    parser.on('file', (name, stream, info) => {
+      // Keep the part's place in the form: files finish after fields that follow them.
+      const index = params.length;
+      params.push({ name, contentType: info.mimeType, value: Buffer.alloc(0) });
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        params[index] = { name, contentType: info.mimeType, value: Buffer.concat(chunks) };
+      });
+    });
+    parser.on('close', () => resolve(params));
+    parser.on('error', (err: Error) => reject(badRequest(`Invalid form data: ${err.message}`)));
+    parser.end(body);
+  });
+}

@@ -1,0 +1,56 @@
+// Typed forms of the messages exchanged with workers (docs/protocol.md).
+
+export interface LoadMessage {
+  readonly modelName: string;
+  readonly modelPath: string;
+  readonly batchSize: number;
+  readonly handler: string;
+  readonly gpuId: number;
+  readonly envelope: string;
+  readonly limitMaxImagePixels: boolean;
+}
+
+export interface RequestParameter {
+  readonly name: string;
+  /** Empty string when the part had no content type. */
+  readonly contentType: string;
+  readonly value: Buffer;
+}
+
+export type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+export interface InferenceRequest {
+  readonly requestId: string;
+  readonly headers: HeaderList;
+  readonly parameters: readonly RequestParameter[];
+}
+
+export interface LoadReply {
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface ResponseEntry {
+  readonly requestId: string;
+  readonly contentType: string;
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: HeaderList;
+  readonly body: Buffer;
+}
+
+export interface InferReply {
+  readonly code: number;
+  readonly message: string;
+  readonly responses: readonly ResponseEntry[];
+}
+
+export const STREAM_NEXT_HEADER = 'ts_stream_next';
+
+/** True when the entry announces that more replies follow for its request. */
+export function expectsMore(entry: ResponseEntry): boolean {
+  for (const [key, value] of entry.headers) {
+    if (key.toLowerCase() === STREAM_NEXT_HEADER) return value === 'true';
+  }
+  return false;
+}

@@ -1,0 +1,179 @@
+"""The worker process: handshake on stdout, then load and inference messages on fd 3."""
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import socket
+import sys
+import threading
+import traceback
+
+from . import __version__
+from .codec import (
+    DEFAULT_MAX_FRAME,
+    InferenceMessage,
+    LoadMessage,
+    LoadReply,
+    ProtocolError,
+    encode_infer_reply_payload,
+    encode_load_reply_payload,
+    frame,
+    decode_to_worker,
+    read_frame,
+)
+from .context import Context, read_manifest, read_model_yaml_config
+from .loader import load_entry_point
+from .metrics import MetricsCache
+from .service import Service, error_reply
+
+SOCKET_FD = 3
+
+
+class Connection:
+    """The worker's socket; writes are whole frames under a lock (streaming handlers may write
+    from other threads)."""
+
+    def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.sock = sock
+        self.max_frame = max_frame
+        self._lock = threading.Lock()
+
+    def send_payload(self, payload: bytes) -> None:
+        data = frame(payload)
+        with self._lock:
+            self.sock.sendall(data)
+
+    def read_payload(self) -> bytes | None:
+        return read_frame(self.sock, self.max_frame)
+
+
+class LoadFailed(Exception):
+    pass
+
+
+def _describe_exception(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _apply_image_pixel_limit(limit: bool) -> None:
+    if limit:
+        return
+    try:
+        from PIL import Image  # type: ignore
+    except Exception:  # noqa: BLE001 — Pillow is optional
+        return
+    Image.MAX_IMAGE_PIXELS = None
+
+
+def load_model(msg: LoadMessage, connection: Connection | None) -> Service:
+    """Builds the context and resolves/initializes the handler; raises on failure."""
+    if msg.envelope:
+        raise ValueError(f"Service envelope {msg.envelope!r} is not supported by the Lantern Python worker")
+    model_dir = msg.model_path
+    manifest = read_manifest(model_dir)
+    yaml_config = read_model_yaml_config(model_dir, manifest)
+    gpu = msg.gpu_id if msg.gpu_id >= 0 else None
+    context = Context(
+        model_name=msg.model_name,
+        model_dir=model_dir,
+        manifest=manifest,
+        batch_size=msg.batch_size,
+        gpu=gpu,
+        server_version=os.environ.get("LANTERN_SERVER_VERSION", __version__),
+        limit_max_image_pixels=msg.limit_max_image_pixels,
+        metrics=MetricsCache(msg.model_name),
+        model_yaml_config=yaml_config,
+    )
+    if connection is not None:
+        context.cl_socket = connection.sock
+        context._connection = connection
+    _apply_image_pixel_limit(msg.limit_max_image_pixels)
+    if model_dir and model_dir not in sys.path:
+        sys.path.insert(0, model_dir)
+    entry = load_entry_point(msg.handler, context)
+    return Service(context, entry)
+
+
+def serve(connection: Connection) -> int:
+    """Runs the message loop; returns the process exit code."""
+    service: Service | None = None
+    while True:
+        try:
+            payload = connection.read_payload()
+        except EOFError as e:
+            print(f"Front end connection closed mid-frame: {e}", file=sys.stderr)
+            return 0
+        except (ConnectionResetError, BrokenPipeError):
+            return 0
+        if payload is None:
+            return 0
+        msg = decode_to_worker(payload)
+        if isinstance(msg, LoadMessage):
+            if service is not None:
+                connection.send_payload(encode_load_reply_payload(LoadReply(500, "A model is already loaded")))
+                continue
+            try:
+                service = load_model(msg, connection)
+            except MemoryError as e:
+                traceback.print_exc(file=sys.stderr)
+                connection.send_payload(encode_load_reply_payload(LoadReply(507, _describe_exception(e))))
+                return 1
+            except BaseException as e:  # noqa: BLE001 — includes SystemExit from handler code
+                if isinstance(e, KeyboardInterrupt):
+                    raise
+                traceback.print_exc(file=sys.stderr)
+                connection.send_payload(encode_load_reply_payload(LoadReply(500, _describe_exception(e))))
+                return 1
+            connection.send_payload(encode_load_reply_payload(LoadReply(200, f"loaded model {msg.model_name}")))
+            print(f"Model {msg.model_name} loaded.", flush=True)
+        elif isinstance(msg, InferenceMessage):
+            if service is None:
+                reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
+            else:
+                reply = service.predict(msg.requests)
+            try:
+                payload = encode_infer_reply_payload(reply)
+            except Exception as e:  # noqa: BLE001
+                traceback.print_exc(file=sys.stderr)
+                payload = encode_infer_reply_payload(
+                    error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
+                )
+            connection.send_payload(payload)
+
+
+def _on_sigterm(signum, frame_) -> None:  # noqa: ARG001
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        sock = socket.socket(fileno=SOCKET_FD)
+    except OSError as e:
+        print(f"No socket on fd {SOCKET_FD}: {e}", file=sys.stderr, flush=True)
+        return 1
+    max_frame = int(os.environ.get("LANTERN_MAX_FRAME_BYTES", DEFAULT_MAX_FRAME))
+    connection = Connection(sock, max_frame)
+    print(f"[PID]{os.getpid()}", flush=True)
+    print("Torch worker started.", flush=True)
+    print(f"Python runtime: {platform.python_version()}", flush=True)
+    try:
+        return serve(connection)
+    except ProtocolError as e:
+        print(f"Protocol error, closing: {e}", file=sys.stderr, flush=True)
+        return 1
+    except (BrokenPipeError, ConnectionResetError):
+        print("Front end connection closed.", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        sys.stdout.flush()
+        try:
+            sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,191 @@
+import base64
+import json
+import os
+import struct
+
+import pytest
+
+from lantern_worker import codec
+from lantern_worker.codec import (
+    FrameReader,
+    InferenceMessage,
+    InferenceRequest,
+    InferReply,
+    LoadMessage,
+    LoadReply,
+    Parameter,
+    ProtocolError,
+    ResponseEntry,
+)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+FRAMES = os.path.join(REPO, "test", "fixtures", "frames.json")
+
+
+def unb64(s):
+    return base64.b64decode(s)
+
+
+def message_from_json(m):
+    kind = m["kind"]
+    if kind == "load":
+        return LoadMessage(
+            m["modelName"], m["modelPath"], m["batchSize"], m["handler"], m["gpuId"], m["envelope"], m["limitMaxImagePixels"]
+        )
+    if kind == "infer":
+        return InferenceMessage(
+            [
+                InferenceRequest(
+                    r["requestId"],
+                    [tuple(h) for h in r["headers"]],
+                    [Parameter(p["name"], p["contentType"], unb64(p["valueB64"])) for p in r["parameters"]],
+                )
+                for r in m["requests"]
+            ]
+        )
+    if kind == "loadReply":
+        return LoadReply(m["code"], m["message"])
+    if kind == "inferReply":
+        return InferReply(
+            m["code"],
+            m["message"],
+            [
+                ResponseEntry(
+                    r["requestId"], r["contentType"], r["status"], r["reason"], [tuple(h) for h in r["headers"]], unb64(r["bodyB64"])
+                )
+                for r in m["responses"]
+            ],
+        )
+    raise AssertionError(kind)
+
+
+def encode(msg):
+    if isinstance(msg, LoadMessage):
+        return codec.encode_load(msg)
+    if isinstance(msg, InferenceMessage):
+        return codec.encode_inference(msg)
+    if isinstance(msg, LoadReply):
+        return codec.encode_load_reply(msg)
+    return codec.encode_infer_reply(msg)
+
+
+def decode(kind, payload):
+    if kind in ("load", "infer"):
+        return codec.decode_to_worker(payload)
+    if kind == "loadReply":
+        return codec.decode_load_reply(payload)
+    return codec.decode_infer_reply(payload)
+
+
+def golden():
+    with open(FRAMES, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_golden_file_covers_every_kind():
+    kinds = {f["message"]["kind"] for f in golden()}
+    assert kinds == {"load", "infer", "loadReply", "inferReply"}
+    for f in golden():
+        assert f["direction"] == ("to-worker" if f["message"]["kind"] in ("load", "infer") else "to-frontend")
+
+
+@pytest.mark.parametrize("entry", golden(), ids=lambda f: f["name"])
+def test_golden_frame_encodes_byte_exact(entry):
+    assert encode(message_from_json(entry["message"])).hex() == entry["hex"]
+
+
+@pytest.mark.parametrize("entry", golden(), ids=lambda f: f["name"])
+def test_golden_frame_decodes(entry):
+    raw = bytes.fromhex(entry["hex"])
+    (payload,) = FrameReader().feed(raw)
+    assert struct.unpack(">I", raw[:4])[0] == len(payload)
+    assert decode(entry["message"]["kind"], payload) == message_from_json(entry["message"])
+
+
+def test_golden_generator_is_deterministic(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_golden_frames", os.path.join(REPO, "workers", "python", "tools", "make_golden_frames.py")
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "frames.json"
+    mod.main(["x", str(out)])
+    with open(FRAMES, encoding="utf-8") as f:
+        assert out.read_text(encoding="utf-8") == f.read()
+
+
+def test_round_trips():
+    msgs = [
+        LoadMessage("m", "/p", 1, "h", -1, "", True),
+        LoadMessage("ü", "/p/ü", 8, "a/b/c.py:fn", 3, "json", False),
+        InferenceMessage([]),
+        InferenceMessage([InferenceRequest("id", [("a", ""), ("", "b")], [Parameter("", "", b"")])]),
+        LoadReply(507, "MemoryError"),
+        InferReply(200, "ok", []),
+        InferReply(200, "ok", [ResponseEntry("r", "ct", 299, "Fine", [("k", "v"), ("k", "v2")], b"\x00" * 1000)]),
+    ]
+    for m in msgs:
+        raw = encode(m)
+        payload = raw[4:]
+        kind = {LoadMessage: "load", InferenceMessage: "infer", LoadReply: "loadReply", InferReply: "inferReply"}[type(m)]
+        assert decode(kind, payload) == m
+
+
+def test_frame_reader_is_incremental():
+    a = codec.encode_load_reply(LoadReply(200, "loaded model x"))
+    b = codec.encode_infer_reply(InferReply(200, "Prediction success", [ResponseEntry("r", body=b"x")]))
+    stream = a + b
+    reader = FrameReader()
+    got = []
+    for i in range(len(stream)):
+        got += reader.feed(stream[i : i + 1])
+    assert got == [a[4:], b[4:]]
+    assert reader.buffered == 0
+    assert FrameReader().feed(stream) == [a[4:], b[4:]]
+
+
+def test_frame_reader_limits():
+    with pytest.raises(ProtocolError):
+        FrameReader(max_frame=10).feed(struct.pack(">I", 11))
+    with pytest.raises(ProtocolError):
+        FrameReader().feed(struct.pack(">I", 0))
+    with pytest.raises(ProtocolError):
+        codec.frame(b"")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"X",
+        b"L",
+        b"I",
+        b"I" + struct.pack(">i", -1) + b"extra",
+        b"I" + struct.pack(">i", -5),
+        b"I" + struct.pack(">i", 2) + b"\xff\xfe" + struct.pack(">i", -1) * 3,
+    ],
+)
+def test_malformed_payloads_are_refused(payload):
+    with pytest.raises(ProtocolError):
+        codec.decode_to_worker(payload)
+
+
+def test_load_reply_with_predictions_is_refused():
+    payload = struct.pack(">i", 200) + struct.pack(">i", 0) + struct.pack(">i", 0)
+    with pytest.raises(ProtocolError):
+        codec.decode_load_reply(payload)
+
+
+def test_read_frame_from_socket():
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        a.sendall(codec.encode_load_reply(LoadReply(200, "ok"))[:3])
+        a.sendall(codec.encode_load_reply(LoadReply(200, "ok"))[3:])
+        assert codec.decode_load_reply(codec.read_frame(b)) == LoadReply(200, "ok")
+        a.close()
+        assert codec.read_frame(b) is None
+    finally:
+        b.close()
