@@ -116,3 +116,9 @@ export const cleanupTimeout = (name: string): ServeError =>
   new ServeError(408, 'RequestTimeoutException', `Timed out while cleaning resources: ${name}`);
 export const responseTooLarge = (sizeBytes: number): ServeError =>
   internal(`Message size exceed limit: ${sizeBytes}\nConsider increasing the 'max_response_size' in 'config.properties' to fix.`);
+
+// ---- token authorization (spec §3) ----
+export const tokenAuthorizationFailed = (): ServeError =>
+  new ServeError(400, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly');
+export const tokenAuthenticationFailed = (): ServeError =>
+  new ServeError(400, 'InvalidKeyException', 'Token Authentication failed. Token either incorrect, expired, or not provided correctly');

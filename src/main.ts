@@ -14,6 +14,7 @@ import { HttpEdge, type BoundListener } from './http/http-edge.js';
 import { managementRoutes } from './http/management-routes.js';
 import { inferenceRoutes } from './http/inference-routes.js';
 import type { Logger } from './logger.js';
+import { TokenAuthorization } from './auth/token-authorization.js';
 import type { ConfiguredSettings } from './services/model-settings.js';
 
 export const VERSION = '0.1.0';
@@ -30,6 +31,8 @@ export interface ServerEnvironment {
 export interface RunningServer {
   readonly listeners: readonly BoundListener[];
   readonly registry: ModelRegistry<ServedModel>;
+  /** Where the keys are, or null when token authorization is disabled. */
+  readonly keyFile: string | null;
   /** Stops accepting, stops every worker and removes temporary files. Idempotent. */
   close(): Promise<void>;
 }
@@ -88,9 +91,12 @@ export async function startServer(config: Config, environment: ServerEnvironment
     unregisterTimeoutMs: config.unregister_model_timeout * 1000,
     log: (line) => logger.warn(line),
   });
+  const auth = config.disable_token_authorization
+    ? null
+    : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock);
   const routes = [
     ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
-    ...managementRoutes({ management, maxRequestBytes: config.max_request_size }, config.default_workers_per_model),
+    ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }, config.default_workers_per_model),
   ];
   const edge = new HttpEdge({
     routes,
@@ -101,6 +107,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
     },
     version: VERSION,
     logError: (message, cause) => logger.error(message, cause),
+    auth,
+    logRefused: (message) => logger.warn(message),
     onResponse: (api, req, status, ms) => logger.access(`${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(1)}`),
   });
 
@@ -109,17 +117,20 @@ export async function startServer(config: Config, environment: ServerEnvironment
     closed ??= (async () => {
       await edge.close();
       await Promise.all(registry.entries().map(({ entry }) => host.remove(entry)));
+      await auth?.close();
     })();
     return closed;
   };
 
   try {
+    // The keys exist on disk before any listener accepts a request.
+    await auth?.writeKeyFile();
     const listeners = [
       await edge.listen('inference', config.inference_address),
       await edge.listen('management', config.management_address),
     ];
     await loadStartupModels(config, modelStore, host, environment);
-    return { listeners, registry, close };
+    return { listeners, registry, keyFile: auth?.keyFilePath ?? null, close };
   } catch (err) {
     await close();
     throw err;

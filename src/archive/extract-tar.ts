@@ -51,9 +51,12 @@ async function unpack(archiveFile: string, root: string, budget: ExtractionBudge
   let failure: unknown = null;
   let signalFailure: () => void = () => {};
   const failed = new Promise<void>((resolve) => { signalFailure = resolve; });
+  // Aborting stops a file write that waits for entry data which will never come (input cut off).
+  const abortWrites = new AbortController();
   const fail = (err: unknown): void => {
     if (failure === null) failure = err;
     signalFailure();
+    abortWrites.abort(err);
   };
 
   // Entries arrive one at a time (the parser waits for each to be consumed); the chain keeps writes in order.
@@ -67,7 +70,7 @@ async function unpack(archiveFile: string, root: string, budget: ExtractionBudge
       fail(err);
       return void entry.resume();
     }
-    chain = chain.then(() => applyPlan(plan, entry, budget)).catch((err: unknown) => {
+    chain = chain.then(() => applyPlan(plan, entry, budget, abortWrites.signal)).catch((err: unknown) => {
       fail(err);
       entry.resume();
     });
@@ -95,7 +98,7 @@ async function unpack(archiveFile: string, root: string, budget: ExtractionBudge
   if (failure !== null) throw failure;
 }
 
-async function applyPlan(plan: Plan, entry: ReadEntry, budget: ExtractionBudget): Promise<void> {
+async function applyPlan(plan: Plan, entry: ReadEntry, budget: ExtractionBudget, signal: AbortSignal): Promise<void> {
   switch (plan.kind) {
     case 'skip':
       entry.resume();
@@ -105,7 +108,7 @@ async function applyPlan(plan: Plan, entry: ReadEntry, budget: ExtractionBudget)
       await mkdir(plan.target, { recursive: true });
       return;
     case 'file':
-      await writeEntryFile(async () => entry, plan.target, plan.name, budget);
+      await writeEntryFile(async () => entry, plan.target, plan.name, budget, signal);
       return;
   }
 }

@@ -197,6 +197,19 @@ describe('extractTarGz', () => {
     assert.equal(existsSync(dest), false);
   });
 
+  it('fails cleanly when the archive is cut off in the middle of a file', { timeout: 5000 }, async () => {
+    const { archive, dest } = fresh('cut.tar.gz');
+    await writeTarGz(archive, [{ name: 'm/a.txt', data: 'a' }, { name: 'm/noise.bin', data: randomBytes(300 * 1024) }]);
+    const bytes = await readFile(archive);
+    await writeFile(archive, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(extractTarGz(archive, dest, LIMITS), (err: unknown) => {
+      assert.ok(isServeError(err), String(err));
+      assert.equal(err.type, 'InvalidModelException');
+      return true;
+    });
+    assert.equal(existsSync(dest), false);
+  });
+
   it('answers invalidModel for corrupt or non-tar data', async () => {
     const garbage = [randomBytes(5000), gzipSync(randomBytes(5000)), gzipSync(Buffer.from('x')).subarray(0, 8)];
     for (const bytes of garbage) {

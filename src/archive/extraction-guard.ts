@@ -75,6 +75,7 @@ export async function writeEntryFile(
   target: string,
   entryName: string,
   budget: ExtractionBudget,
+  signal?: AbortSignal,
 ): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
   const source = await openSource();
@@ -88,7 +89,7 @@ export async function writeEntryFile(
       }
     },
   });
-  await pipeline(source, meter, createWriteStream(target));
+  await pipeline(source, meter, createWriteStream(target), signal === undefined ? {} : { signal });
 }
 
 /**

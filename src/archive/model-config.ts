@@ -98,7 +98,13 @@ export function parseModelConfig(text: string, source = 'model-config.yaml'): Pa
 function parseYamlMapping(text: string, source: string, warnings: string[]): Record<string, unknown> | null {
   let value: unknown;
   try {
-    const doc = parseDocument(text, { version: '1.1', logLevel: 'silent', prettyErrors: false });
+    const doc = parseDocument(text, {
+      version: '1.1',
+      logLevel: 'silent',
+      prettyErrors: false,
+      // SnakeYAML and PyYAML both accept repeated keys (the last one wins).
+      uniqueKeys: false,
+    });
     if (doc.errors.length > 0) {
       warnings.push(`${source}: not valid YAML, ignoring it: ${doc.errors[0]?.message ?? 'parse error'}`);
       return null;

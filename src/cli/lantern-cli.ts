@@ -46,8 +46,13 @@ async function runForeground(args: LanternArgs): Promise<void> {
   }
   const server: RunningServer = await startServer(config, defaultEnvironment(logger));
   for (const l of server.listeners) logger.info(`${l.api === 'inference' ? 'Inference' : 'Management'} API listening on ${l.url}`);
+  if (server.keyFile !== null) {
+    logger.info(`Token authorization is on: the keys are in ${server.keyFile} (Authorization: Bearer <key>)`);
+  } else {
+    logger.warn('Token authorization is disabled: anyone who reaches the listeners can use the APIs');
+  }
   logger.info('Lantern is ready');
-  process.send?.({ ready: true, listeners: server.listeners });
+  process.send?.({ ready: true, listeners: server.listeners, keyFile: server.keyFile });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -77,13 +82,15 @@ async function runBackground(argv: readonly string[]): Promise<void> {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
   });
-  const ready = await new Promise<{ listeners: Array<{ api: string; url: string }> } | null>((resolve) => {
-    child.once('message', (m) => resolve(m as { listeners: Array<{ api: string; url: string }> }));
+  type Ready = { listeners: Array<{ api: string; url: string }>; keyFile: string | null };
+  const ready = await new Promise<Ready | null>((resolve) => {
+    child.once('message', (m) => resolve(m as Ready));
     child.once('exit', () => resolve(null));
   });
   if (ready === null) throw new UsageError(`Lantern failed to start; see ${logFile}`);
   writeFileSync(PID_FILE, String(child.pid));
   for (const l of ready.listeners) console.log(`${l.api === 'inference' ? 'Inference' : 'Management'} API: ${l.url}`);
+  if (ready.keyFile !== null) console.log(`Token authorization is on: keys in ${ready.keyFile}`);
   console.log(`Lantern started (pid ${String(child.pid)}); logs in ${logFile}`);
   child.disconnect();
   child.unref();
@@ -105,6 +112,7 @@ async function runStop(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   rmSync(PID_FILE, { force: true });
+  rmSync('key_file.json', { force: true });
   console.log('Lantern has stopped.');
 }
 

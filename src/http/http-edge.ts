@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { ListenAddress } from '../config/listen-address.js';
-import { invalidHttpMessage, methodNotAllowed, resourceNotFound } from '../errors.js';
+import { invalidHttpMessage, methodNotAllowed, resourceNotFound, tokenAuthenticationFailed, tokenAuthorizationFailed } from '../errors.js';
+import type { TokenAuthorization } from '../auth/token-authorization.js';
 import { openApiDocument } from './openapi.js';
 import { sendError, sendJson, type CorsSettings, type ResponseContext } from './respond.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
@@ -15,6 +16,9 @@ export interface HttpEdgeOptions {
   readonly cors: CorsSettings;
   readonly version: string;
   readonly logError: (message: string, cause: unknown) => void;
+  /** null when token authorization is disabled. */
+  readonly auth: TokenAuthorization | null;
+  readonly logRefused: (message: string) => void;
   readonly onResponse?: (api: Api, req: IncomingMessage, status: number, elapsedMs: number) => void;
 }
 
@@ -97,6 +101,15 @@ export class HttpEdge {
       return;
     }
     const match = matchRoute(this.options.routes, api, method, segments);
+    // The token check comes before routing, as in TorchServe: without a key an unknown path is a 400.
+    const auth = this.options.auth;
+    if (auth !== null) {
+      const scope = match.kind !== 'not-found' && match.route.scope === 'api' ? 'api' : api;
+      if (!auth.check(scope, req.headers.authorization)) {
+        this.options.logRefused(`Token authorization refused: ${req.socket.remoteAddress ?? '-'} ${method} ${url.pathname} (${scope} key)`);
+        throw scope === 'api' ? tokenAuthenticationFailed() : tokenAuthorizationFailed();
+      }
+    }
     switch (match.kind) {
       case 'not-found':
         throw resourceNotFound();

@@ -1,5 +1,6 @@
 // Management API routes (spec §1.1) → ManagementService.
-import { badRequest } from '../errors.js';
+import { badRequest, tokenAuthenticationFailed } from '../errors.js';
+import type { TokenAuthorization } from '../auth/token-authorization.js';
 import type { ManagementService, StatusOutcome } from '../services/management-service.js';
 import type { RequestedSettings } from '../services/model-settings.js';
 import { readBody, mimeType } from './request-body.js';
@@ -10,6 +11,8 @@ import { boolParam, intParam, stringParam } from './query-params.js';
 export interface ManagementRouteDeps {
   readonly management: ManagementService;
   readonly maxRequestBytes: number;
+  /** null when token authorization is disabled (the token API then does not exist). */
+  readonly auth: TokenAuthorization | null;
 }
 
 const OUTCOME_STATUS: Record<StatusOutcome['kind'], number> = { done: 200, accepted: 202, partial: 206 };
@@ -112,7 +115,7 @@ export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerMod
 
   const versionOf = (ex: Exchange): string => ex.params.model_version as string;
 
-  return [
+  const routes: Route[] = [
     {
       api: 'management',
       path: '/models',
@@ -190,4 +193,28 @@ export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerMod
       },
     },
   ];
+  const auth = deps.auth;
+  if (auth !== null) routes.push(tokenRoute(auth));
+  return routes;
+}
+
+/** `GET /token?type=management|inference` rotates that key; guarded by the API key (spec §3). */
+function tokenRoute(auth: TokenAuthorization): Route {
+  return {
+    api: 'management',
+    path: '/token',
+    scope: 'api',
+    operations: {
+      GET: {
+        summary: 'Replace the management or inference key (needs the API key)',
+        query: [{ name: 'type', type: 'string', description: 'management or inference' }],
+        handler: async (ex) => {
+          const type = ex.query.get('type');
+          if (type !== 'management' && type !== 'inference') throw tokenAuthenticationFailed();
+          await auth.rotate(type);
+          sendBytes(ex.res, ex.ctx, 200, '\n', 'application/json');
+        },
+      },
+    },
+  };
 }

@@ -36,13 +36,15 @@ export interface Route {
   readonly path: string;
   /** Extra segments are allowed and collected as `rest`. */
   readonly openEnded?: boolean;
+  /** The key that guards the route; the listener's own API key when absent. */
+  readonly scope?: 'api';
   /** `ANY` answers every method (prediction routes do not check the method). */
   readonly operations: Partial<Record<Method | 'ANY', Operation>>;
 }
 
 export type RouteMatch =
-  | { readonly kind: 'found'; readonly handler: Handler; readonly params: Record<string, string> }
-  | { readonly kind: 'method-not-allowed' }
+  | { readonly kind: 'found'; readonly route: Route; readonly handler: Handler; readonly params: Record<string, string> }
+  | { readonly kind: 'method-not-allowed'; readonly route: Route }
   | { readonly kind: 'not-found' };
 
 /** Splits a path like Java's String.split('/'): trailing empty segments dropped, leading '' removed. */
@@ -58,8 +60,8 @@ export function matchRoute(routes: readonly Route[], api: Api, method: string, s
     const params = matchTemplate(route, segments);
     if (params === null) continue;
     const op = route.operations[method as Method] ?? route.operations.ANY;
-    if (op === undefined) return { kind: 'method-not-allowed' };
-    return { kind: 'found', handler: op.handler, params };
+    if (op === undefined) return { kind: 'method-not-allowed', route };
+    return { kind: 'found', route, handler: op.handler, params };
   }
   return { kind: 'not-found' };
 }

@@ -1,0 +1,90 @@
+// Token authorization (spec §3): three keys — inference, management and the API key that
+// rotates the other two — kept in key_file.json with TorchServe's layout. Lantern's keys carry
+// 192 bits of randomness (TorchServe's have 48) and are compared in constant time.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { rename, rm, writeFile, open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../batching/clock.js';
+
+export type KeyScope = 'inference' | 'management' | 'api';
+export type RotatableScope = Exclude<KeyScope, 'api'>;
+
+interface ExpiringKey {
+  readonly key: string;
+  readonly expiresAtMs: number;
+}
+
+/** 24 random bytes as URL-safe base64 without padding: 32 characters. */
+export function generateKey(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+const BEARER = /^Bearer\s+(\S+)$/;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+export class TokenAuthorization {
+  private management: ExpiringKey;
+  private inference: ExpiringKey;
+  private readonly apiKey = generateKey();
+  private written = false;
+
+  constructor(
+    readonly keyFilePath: string,
+    private readonly expirationMin: number,
+    private readonly clock: Clock,
+  ) {
+    this.management = this.freshKey();
+    this.inference = this.freshKey();
+  }
+
+  /** Writes key_file.json atomically with mode 0600. */
+  async writeKeyFile(): Promise<void> {
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    const body = {
+      management: { key: this.management.key, 'expiration time': iso(this.management.expiresAtMs) },
+      inference: { key: this.inference.key, 'expiration time': iso(this.inference.expiresAtMs) },
+      API: { key: this.apiKey },
+    };
+    const tmp = path.join(path.dirname(this.keyFilePath), `.${path.basename(this.keyFilePath)}.${process.pid}.tmp`);
+    await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
+    const handle = await open(tmp, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.keyFilePath);
+    this.written = true;
+  }
+
+  /** True when `authorization` (the raw header) carries the valid, unexpired key for `scope`. */
+  check(scope: KeyScope, authorization: string | undefined): boolean {
+    const token = BEARER.exec(authorization ?? '')?.[1];
+    if (token === undefined) return false;
+    const expected =
+      scope === 'api' ? { key: this.apiKey, expiresAtMs: Infinity } : scope === 'management' ? this.management : this.inference;
+    const same = timingSafeEqual(digest(token), digest(expected.key));
+    return same && this.clock.now() < expected.expiresAtMs;
+  }
+
+  /** Replaces one key (and its expiry) and rewrites the key file before returning. */
+  async rotate(scope: RotatableScope): Promise<void> {
+    if (scope === 'management') this.management = this.freshKey();
+    else this.inference = this.freshKey();
+    await this.writeKeyFile();
+  }
+
+  /** Removes the key file on a clean stop. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.written) return;
+    this.written = false;
+    await rm(this.keyFilePath, { force: true });
+  }
+
+  private freshKey(): ExpiringKey {
+    return { key: generateKey(), expiresAtMs: this.clock.now() + this.expirationMin * 60_000 };
+  }
+}

@@ -1,0 +1,209 @@
+// End-to-end test support: a temporary model store with .mar archives built from the handler
+// fixtures in test/fixtures/handlers, a real Lantern server on free ports with real Python
+// workers, an HTTP client over real sockets, and process checks.
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ZipFile } from 'yazl';
+import { loadConfig } from '../config/load-config.js';
+import { consoleLogger } from '../logger.js';
+import { startServer, type RunningServer } from '../main.js';
+
+/** The repository root (this file runs from dist/e2e/). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const HANDLERS_DIR = path.join(REPO_ROOT, 'test', 'fixtures', 'handlers');
+export const IRIS_DIR = path.join(REPO_ROOT, 'examples', 'model-store', 'iris');
+
+export type HandlerFixture =
+  | 'echo_handler.py'
+  | 'batch_handler.py'
+  | 'slow_handler.py'
+  | 'crash_handler.py'
+  | 'response_handler.py'
+  | 'describe_handler.py'
+  | 'failing_init_handler.py';
+
+export interface MarSpec {
+  /** File name in the model store, e.g. `noop.mar`. */
+  readonly file: string;
+  readonly handler: HandlerFixture;
+  /** Manifest modelName; null leaves it out of the manifest. */
+  readonly modelName: string | null;
+  readonly version?: string;
+  readonly runtime?: string;
+}
+
+/** Builds the bytes of a .mar: the handler at the root and MAR-INF/MANIFEST.json. */
+export async function marBytes(spec: Omit<MarSpec, 'file'>): Promise<Buffer> {
+  const model: Record<string, string> = { serializedFile: '', handler: spec.handler, modelVersion: spec.version ?? '1.0' };
+  if (spec.modelName !== null) model.modelName = spec.modelName;
+  const manifest = { createdOn: '01/01/2026 00:00:00', runtime: spec.runtime ?? 'python', model, archiverVersion: '0.12.0' };
+  const zip = new ZipFile();
+  zip.addBuffer(await readFile(path.join(HANDLERS_DIR, spec.handler)), spec.handler);
+  zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'MAR-INF/MANIFEST.json');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export interface LanternOptions {
+  /** Archives to put in the model store before the server starts. */
+  readonly archives?: readonly MarSpec[];
+  readonly enableModelApi?: boolean;
+  /** Extra config.properties lines. */
+  readonly properties?: readonly string[];
+  /** Copy the bundled iris example (directory form) into the store. */
+  readonly withIris?: boolean;
+}
+
+export interface Lantern {
+  readonly server: RunningServer;
+  readonly store: string;
+  readonly management: string;
+  readonly inference: string;
+  /** Server and worker output, for diagnosing failures. */
+  readonly logs: string[];
+  /** Adds an archive to the model store while the server runs. */
+  addArchive(spec: MarSpec): Promise<void>;
+  writeStoreFile(name: string, data: Buffer | string): Promise<void>;
+  /** Pids of every live worker process of a model version (default version when omitted). */
+  pids(name: string, version?: string): number[];
+  close(): Promise<void>;
+}
+
+export async function startLantern(options: LanternOptions = {}): Promise<Lantern> {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'lantern-e2e-'));
+  const store = path.join(tmp, 'store');
+  const work = path.join(tmp, 'work');
+  const addArchive = async (spec: MarSpec): Promise<void> => {
+    await writeFile(path.join(store, spec.file), await marBytes(spec));
+  };
+  await mkdir(store, { recursive: true });
+  await mkdir(work, { recursive: true });
+  for (const spec of options.archives ?? []) await addArchive(spec);
+  if (options.withIris === true) await cp(IRIS_DIR, path.join(store, 'iris'), { recursive: true });
+
+  const fileText = [
+    'inference_address=http://127.0.0.1:0',
+    'management_address=http://127.0.0.1:0',
+    `enable_model_api=${options.enableModelApi === false ? 'false' : 'true'}`,
+    `model_store=${store}`,
+    ...(options.properties ?? []),
+  ].join('\n');
+  const { config } = loadConfig({ fileText, cli: {}, env: {} });
+  const logs: string[] = [];
+  const collect = (line: string): void => {
+    logs.push(line);
+  };
+  const server = await startServer(config, {
+    env: process.env,
+    cwd: tmp,
+    tmpDir: work,
+    cpuCount: 1,
+    logger: consoleLogger({ quietAccess: true, out: collect, err: collect }),
+  });
+  const url = (api: string): string => {
+    const listener = server.listeners.find((l) => l.api === api);
+    if (listener === undefined) throw new Error(`no ${api} listener`);
+    return listener.url;
+  };
+  let closed = false;
+  return {
+    server,
+    store,
+    management: url('management'),
+    inference: url('inference'),
+    logs,
+    addArchive,
+    writeStoreFile: (name, data) => writeFile(path.join(store, name), data),
+    pids: (name, version) => server.registry.get(name, version).pool.pids(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---- HTTP client ----
+
+export interface Reply {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
+  readonly text: string;
+  readonly bytes: Buffer;
+  json<T = any>(): T; // eslint-disable-line @typescript-eslint/no-explicit-any -- test bodies are checked field by field
+}
+
+export interface RequestOptions {
+  readonly body?: string | Buffer | FormData;
+  readonly headers?: Record<string, string>;
+}
+
+export async function request(method: string, url: string, options: RequestOptions = {}): Promise<Reply> {
+  const res = await fetch(url, { method, body: options.body, headers: options.headers });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const text = bytes.toString('utf8');
+  return {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+    text,
+    bytes,
+    json: () => JSON.parse(text),
+  };
+}
+
+/** The pretty JSON body TorchServe (and Lantern) send for a status message. */
+export const statusBody = (message: string): string => `${JSON.stringify({ status: message }, null, 2)}\n`;
+
+export const errorBody = (code: number, type: string, message: string): { code: number; type: string; message: string } => ({
+  code,
+  type,
+  message,
+});
+
+// ---- processes and waiting ----
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== null && value !== undefined && value !== false) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until every pid is gone (processes are reaped asynchronously after a stop). */
+export async function waitAllDead(pids: readonly number[], timeoutMs = 10_000): Promise<void> {
+  await waitFor(`processes ${pids.join(', ')} to exit`, () => pids.every((p) => !pidAlive(p)), timeoutMs);
+}
+
+/** Closes the server and checks that none of the worker processes it ever reported is left. */
+export async function closeAndCheck(lantern: Lantern, seenPids: readonly number[] = []): Promise<void> {
+  const pids = [...seenPids];
+  for (const { entry } of lantern.server.registry.entries()) pids.push(...entry.pool.pids());
+  await lantern.close();
+  await waitAllDead(pids);
+}
+
+/** For afterEach: prints the server and worker output of a failed test. */
+export function dumpLogsOnFailure(t: { passed?: boolean; name: string }, lantern: Lantern | undefined): void {
+  if (lantern !== undefined && t.passed === false) {
+    process.stderr.write(`---- Lantern output for failed test "${t.name}" ----\n${lantern.logs.join('\n')}\n----\n`);
+  }
+}
