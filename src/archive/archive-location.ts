@@ -86,12 +86,12 @@ async function locateInStore(url: string, store: string, fileName: string): Prom
 
 /**
  * A directory holding exactly one entry that is itself a directory stands for that inner directory
- * (the layout `--archive-format no-archive` produces). With `confineTo`, the inner one must not lead
- * out of it either.
+ * (the layout `--archive-format no-archive` produces) — unless that entry is MAR-INF, which marks
+ * the model directory itself. With `confineTo`, the inner one must not lead out of it either.
  */
 async function innerModelDir(dir: string, confineTo: string | null, url = dir): Promise<string> {
   const entries = await readdir(dir);
-  if (entries.length !== 1 || entries[0] === undefined) return dir;
+  if (entries.length !== 1 || entries[0] === undefined || entries[0] === 'MAR-INF') return dir;
   const inner = path.join(dir, entries[0]);
   if (!(await statOrNull(inner))?.isDirectory()) return dir;
   if (confineTo === null) return inner;

@@ -14,8 +14,17 @@ export function archiveFormatOf(fileName: string): ArchiveFormat {
   return fileName.endsWith('.mar') ? 'zip' : 'tar.gz';
 }
 
-/** Extracts `archiveFile` into the new directory `dest`; refuses unsafe archives and leaves nothing behind on failure. */
-export async function extractArchive(archiveFile: string, dest: string, limits: ExtractLimits): Promise<void> {
-  if (archiveFormatOf(archiveFile) === 'zip') await extractZip(archiveFile, dest, limits);
+/**
+ * Extracts `archiveFile` into the new directory `dest`; refuses unsafe archives and leaves nothing
+ * behind on failure. Pass `format` when the file's own name is not the one that decides (a symlink
+ * in the model store is judged by the link's name, as TorchServe does).
+ */
+export async function extractArchive(
+  archiveFile: string,
+  dest: string,
+  limits: ExtractLimits,
+  format: ArchiveFormat = archiveFormatOf(archiveFile),
+): Promise<void> {
+  if (format === 'zip') await extractZip(archiveFile, dest, limits);
   else await extractTarGz(archiveFile, dest, limits);
 }

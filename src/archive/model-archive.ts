@@ -5,7 +5,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidModel } from '../errors.js';
 import { locateArchive, type ArchiveLocation } from './archive-location.js';
-import { extractArchive } from './extract.js';
+import { archiveFormatOf, extractArchive } from './extract.js';
 import { defaultManifest, parseManifest, type Manifest } from './manifest.js';
 import { parseModelConfig, type ModelYamlConfig } from './model-config.js';
 
@@ -69,7 +69,7 @@ async function unpackAndDescribe(
 ): Promise<ModelArchive> {
   const dir = path.resolve(opts.tmpRoot, 'models', randomUUID().replaceAll('-', ''));
   try {
-    await extractArchive(location.file, dir, opts.limits);
+    await extractArchive(location.file, dir, opts.limits, archiveFormatOf(location.fileName));
     return await describe(url, location.fileName, dir, true, location.downloaded);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

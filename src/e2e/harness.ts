@@ -5,6 +5,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AssertionError } from 'node:assert/strict';
 import { ZipFile } from 'yazl';
 import { loadConfig } from '../config/load-config.js';
 import { consoleLogger } from '../logger.js';
@@ -90,6 +91,7 @@ export async function startLantern(options: LanternOptions = {}): Promise<Lanter
     'management_address=http://127.0.0.1:0',
     `enable_model_api=${options.enableModelApi === false ? 'false' : 'true'}`,
     `model_store=${store}`,
+    'disable_token_authorization=true',
     ...(options.properties ?? []),
   ].join('\n');
   const { config } = loadConfig({ fileText, cli: {}, env: {} });
@@ -145,7 +147,8 @@ export interface RequestOptions {
 }
 
 export async function request(method: string, url: string, options: RequestOptions = {}): Promise<Reply> {
-  const res = await fetch(url, { method, body: options.body, headers: options.headers });
+  const body = Buffer.isBuffer(options.body) ? new Uint8Array(options.body) : options.body;
+  const res = await fetch(url, { method, body, headers: options.headers });
   const bytes = Buffer.from(await res.arrayBuffer());
   const text = bytes.toString('utf8');
   return {
@@ -207,3 +210,55 @@ export function dumpLogsOnFailure(t: { passed?: boolean; name: string }, lantern
     process.stderr.write(`---- Lantern output for failed test "${t.name}" ----\n${lantern.logs.join('\n')}\n----\n`);
   }
 }
+
+/**
+ * Call inside a describe: each test starts its own server with `start(...)`; after the test the
+ * server is closed, no worker process may be left, and a failed test prints the server output.
+ */
+export function lanternPerTest(hooks: {
+  afterEach: (fn: (t: { passed?: boolean; name: string }) => Promise<void>) => void;
+}): { start(options?: LanternOptions): Promise<Lantern>; seen(pids: readonly number[]): void } {
+  let current: Lantern | undefined;
+  let seenPids: number[] = [];
+  hooks.afterEach(async (t) => {
+    const lantern = current;
+    const pids = seenPids;
+    current = undefined;
+    seenPids = [];
+    dumpLogsOnFailure(t, lantern);
+    if (lantern !== undefined) await closeAndCheck(lantern, pids);
+  });
+  return {
+    start: async (options) => {
+      current = await startLantern(options);
+      return current;
+    },
+    seen: (pids) => {
+      seenPids.push(...pids);
+    },
+  };
+}
+
+/** Asserts a TorchServe error reply: status, exact pretty JSON body and content type. */
+export function expectError(reply: Reply, code: number, type: string, message: string): void {
+  const expected = `${JSON.stringify({ code, type, message }, null, 2)}\n`;
+  if (reply.status !== code || reply.text !== expected) {
+    throw new AssertionError({ message: `expected error ${code} ${type} "${message}"`, actual: `${reply.status} ${reply.text}`, expected: `${code} ${expected}`, operator: 'expectError' });
+  }
+  if (reply.headers.get('content-type') !== 'application/json') {
+    throw new AssertionError({ message: 'error reply content type', actual: reply.headers.get('content-type'), expected: 'application/json', operator: 'expectError' });
+  }
+}
+
+/** Asserts a status-message reply: status code and the exact `{"status": ...}` body. */
+export function expectStatus(reply: Reply, code: number, message: string): void {
+  const expected = statusBody(message);
+  if (reply.status !== code || reply.text !== expected) {
+    throw new AssertionError({ message: `expected ${code} "${message}"`, actual: `${reply.status} ${reply.text}`, expected: `${code} ${expected}`, operator: 'expectStatus' });
+  }
+  if (reply.headers.get('content-type') !== 'application/json') {
+    throw new AssertionError({ message: 'status reply content type', actual: reply.headers.get('content-type'), expected: 'application/json', operator: 'expectStatus' });
+  }
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
