@@ -173,28 +173,25 @@ async function coldStart(results) {
   const { dir, store } = await makeStore();
   await writeFile(
     path.join(dir, 'config.properties'),
-    `inference_address=http://127.0.0.1:18480\nmanagement_address=http://127.0.0.1:18481\ndisable_token_authorization=true\ndefault_workers_per_model=1\n`,
+    'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\ndisable_token_authorization=true\ndefault_workers_per_model=1\n',
   );
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--model-store', store, '--models', 'noop=noop'], {
-    cwd: dir,
-    stdio: 'ignore',
-  });
+  const { child, match } = await spawnAndWait(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--model-store', store, '--models', 'noop=noop'],
+    { cwd: dir },
+    /Inference API listening on (\S+)/,
+  );
   try {
-    for (let i = 0; i < 600; i++) {
-      try {
-        const res = await fetch('http://127.0.0.1:18480/predictions/noop', { method: 'POST', body: '{}' });
-        await res.text();
-        if (res.ok) break;
-      } catch {
-        /* not listening yet */
-      }
-      await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1500; i++) {
+      const res = await fetch(`${match[1]}/predictions/noop`, { method: 'POST', body: '{}' });
+      await res.text();
+      if (res.ok) break;
+      await new Promise((r) => setTimeout(r, 10));
     }
     results.push({ scenario: 'cold start to first prediction (python)', coldStartMs: performance.now() - t0, serverRssBytes: await rssOf(child.pid) });
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -122,3 +122,7 @@ export const tokenAuthorizationFailed = (): ServeError =>
   new ServeError(400, 'InvalidKeyException', 'Token Authorization failed. Token either incorrect, expired, or not provided correctly');
 export const tokenAuthenticationFailed = (): ServeError =>
   new ServeError(400, 'InvalidKeyException', 'Token Authentication failed. Token either incorrect, expired, or not provided correctly');
+
+// ---- snapshots (spec §6) ----
+export const snapshotArchiveMissing = (name: string, version: string): ServeError =>
+  new ServeError(404, 'ModelNotFoundException', `Model archive file for model :${name}, version :${version} not found in model store`);

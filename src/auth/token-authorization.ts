@@ -2,7 +2,7 @@
 // rotates the other two — kept in key_file.json with TorchServe's layout. Lantern's keys carry
 // 192 bits of randomness (TorchServe's have 48) and are compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { rename, rm, writeFile, open } from 'node:fs/promises';
+import { chmod, rename, rm, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../batching/clock.js';
 
@@ -30,6 +30,8 @@ export class TokenAuthorization {
   private inference: ExpiringKey;
   private readonly apiKey = generateKey();
   private written = false;
+  /** Writes run one after another, so concurrent rotations cannot interleave on the temp file. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly keyFilePath: string,
@@ -40,8 +42,14 @@ export class TokenAuthorization {
     this.inference = this.freshKey();
   }
 
-  /** Writes key_file.json atomically with mode 0600. */
-  async writeKeyFile(): Promise<void> {
+  /** Writes key_file.json atomically with mode 0600; the file always holds the keys current when it was written. */
+  writeKeyFile(): Promise<void> {
+    const next = this.writing.then(() => this.writeNow());
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(): Promise<void> {
     const iso = (ms: number): string => new Date(ms).toISOString();
     const body = {
       management: { key: this.management.key, 'expiration time': iso(this.management.expiresAtMs) },
@@ -49,14 +57,22 @@ export class TokenAuthorization {
       API: { key: this.apiKey },
     };
     const tmp = path.join(path.dirname(this.keyFilePath), `.${path.basename(this.keyFilePath)}.${process.pid}.tmp`);
-    await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-    const handle = await open(tmp, 'r');
+    // A stale temp file (same pid after a crash) may have any mode: start from a fresh file.
+    await rm(tmp, { force: true });
     try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+      await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      await chmod(tmp, 0o600);
+      const handle = await open(tmp, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.keyFilePath);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
     }
-    await rename(tmp, this.keyFilePath);
     this.written = true;
   }
 
@@ -79,6 +95,7 @@ export class TokenAuthorization {
 
   /** Removes the key file on a clean stop. Idempotent. */
   async close(): Promise<void> {
+    await this.writing;
     if (!this.written) return;
     this.written = false;
     await rm(this.keyFilePath, { force: true });

@@ -4,8 +4,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectError, expectStatus, lanternPerTest, request, waitAllDead, type Lantern, type MarSpec } from './harness.js';
 
-// Both versions run the echo handler; the predictions tell them apart by the model_dir version
-// via describe, and by the worker pids each version owns.
+// The two versions run different handlers so that a reply shows which version served it.
 const M1: MarSpec = { file: 'm.mar', handler: 'echo_handler.py', modelName: 'm', version: '1.0' };
 const M2: MarSpec = { file: 'm_2.mar', handler: 'crash_handler.py', modelName: 'm', version: '2.0' };
 
