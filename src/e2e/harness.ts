@@ -1,7 +1,7 @@
 // End-to-end test support: a temporary model store with .mar archives built from the handler
 // fixtures in test/fixtures/handlers, a real Lantern server on free ports with real Python
 // workers, an HTTP client over real sockets, and process checks.
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,11 +71,13 @@ export interface Lantern {
   writeStoreFile(name: string, data: Buffer | string): Promise<void>;
   /** Pids of every live worker process of a model version (default version when omitted). */
   pids(name: string, version?: string): number[];
+  /** Every live process running in this server's model directories, as seen by the OS. */
+  osWorkerPids(): Promise<number[]>;
   close(): Promise<void>;
 }
 
 export async function startLantern(options: LanternOptions = {}): Promise<Lantern> {
-  const tmp = await mkdtemp(path.join(tmpdir(), 'lantern-e2e-'));
+  const tmp = await realpath(await mkdtemp(path.join(tmpdir(), 'lantern-e2e-')));
   const store = path.join(tmp, 'store');
   const work = path.join(tmp, 'work');
   const addArchive = async (spec: MarSpec): Promise<void> => {
@@ -89,6 +91,8 @@ export async function startLantern(options: LanternOptions = {}): Promise<Lanter
   const fileText = [
     'inference_address=http://127.0.0.1:0',
     'management_address=http://127.0.0.1:0',
+    'grpc_inference_port=0',
+    'grpc_management_port=0',
     `enable_model_api=${options.enableModelApi === false ? 'false' : 'true'}`,
     `model_store=${store}`,
     'disable_token_authorization=true',
@@ -121,11 +125,17 @@ export async function startLantern(options: LanternOptions = {}): Promise<Lanter
     addArchive,
     writeStoreFile: (name, data) => writeFile(path.join(store, name), data),
     pids: (name, version) => server.registry.get(name, version).pool.pids(),
+    osWorkerPids: () => processesIn(work),
     close: async () => {
       if (closed) return;
       closed = true;
       await server.close();
-      await rm(tmp, { recursive: true, force: true });
+      try {
+        // Workers run in their extracted model directory: none may outlive the server.
+        await waitFor('every worker process to exit', async () => (await processesIn(work)).length === 0, 10_000);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -171,6 +181,24 @@ export const errorBody = (code: number, type: string, message: string): { code: 
 });
 
 // ---- processes and waiting ----
+
+/** Live processes (other than zombies) whose working directory is inside `dir` (Linux /proc). */
+export async function processesIn(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cwd = await readlink(`/proc/${name}/cwd`);
+      if (cwd !== dir && !cwd.startsWith(dir + path.sep)) continue;
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      if (/^\d+ \(.*\) Z /.test(stat)) continue;
+      found.push(Number(name));
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return found;
+}
 
 export function pidAlive(pid: number): boolean {
   try {
@@ -245,6 +273,9 @@ export function expectError(reply: Reply, code: number, type: string, message: s
   if (reply.status !== code || reply.text !== expected) {
     throw new AssertionError({ message: `expected error ${code} ${type} "${message}"`, actual: `${reply.status} ${reply.text}`, expected: `${code} ${expected}`, operator: 'expectError' });
   }
+  if (reply.headers.get('connection') !== 'close') {
+    throw new AssertionError({ message: 'the connection is closed after an error', actual: reply.headers.get('connection'), expected: 'close', operator: 'expectError' });
+  }
   if (reply.headers.get('content-type') !== 'application/json') {
     throw new AssertionError({ message: 'error reply content type', actual: reply.headers.get('content-type'), expected: 'application/json', operator: 'expectError' });
   }
@@ -255,6 +286,9 @@ export function expectStatus(reply: Reply, code: number, message: string): void 
   const expected = statusBody(message);
   if (reply.status !== code || reply.text !== expected) {
     throw new AssertionError({ message: `expected ${code} "${message}"`, actual: `${reply.status} ${reply.text}`, expected: `${code} ${expected}`, operator: 'expectStatus' });
+  }
+  if (code < 400 && reply.headers.get('connection') !== 'keep-alive') {
+    throw new AssertionError({ message: 'the connection is kept alive', actual: reply.headers.get('connection'), expected: 'keep-alive', operator: 'expectStatus' });
   }
   if (reply.headers.get('content-type') !== 'application/json') {
     throw new AssertionError({ message: 'status reply content type', actual: reply.headers.get('content-type'), expected: 'application/json', operator: 'expectStatus' });

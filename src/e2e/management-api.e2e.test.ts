@@ -73,6 +73,10 @@ describe('management API examples', () => {
       expectStatus(reply, 200, ZERO_WORKERS('noop'));
       assert.match(reply.headers.get('x-request-id') ?? '', UUID);
       assert.equal(reply.headers.get('connection'), 'keep-alive');
+      assert.equal(reply.headers.get('content-length'), String(reply.bytes.length));
+      assert.equal(reply.headers.get('pragma'), 'no-cache');
+      assert.equal(reply.headers.get('cache-control'), 'no-cache; no-store, must-revalidate, private');
+      assert.equal(reply.headers.get('expires'), 'Thu, 01 Jan 1970 00:00:00 UTC');
       const [model] = await describeModel(lantern, 'noop');
       assert.equal(model?.modelUrl, 'noop.mar');
       assert.deepEqual(model?.workers, []);

@@ -50,6 +50,17 @@ export function openApiDocument(routes: readonly Route[], api: Api, version: str
       for (const m of methods) item[m] = operationObject(route, m, op.summary, op.query ?? []);
     }
     paths[route.path] = item;
+    // Open-ended model routes also take a version segment (`/predictions/{model_name}/{model_version}`).
+    if (route.openEnded && route.path.endsWith('{model_name}')) {
+      const versioned = `${route.path}/{model_version}`;
+      const vItem: Record<string, object> = {};
+      for (const [m, op] of Object.entries(item)) vItem[m] = { ...op, operationId: `${(op as { operationId: string }).operationId}_version` };
+      for (const op of Object.values(vItem)) {
+        const o = op as { parameters: object[] };
+        o.parameters = [...o.parameters, { name: 'model_version', in: 'path', required: true, schema: { type: 'string' } }];
+      }
+      paths[versioned] = vItem;
+    }
   }
   return {
     openapi: '3.0.1',
