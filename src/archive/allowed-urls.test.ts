@@ -6,6 +6,7 @@ import {
   fileNameOf,
   looksLikeUrl,
   matchesAllowedUrl,
+  percentDecoded,
 } from './allowed-urls.js';
 
 describe('allowed_urls', () => {
@@ -48,5 +49,25 @@ describe('allowed_urls', () => {
     assert.equal(fileNameOf('model.mar'), 'model.mar');
     assert.equal(fileNameOf('mydir/'), 'mydir');
     assert.equal(fileNameOf('https://h/'), '');
+  });
+
+  it('checks the url as written and as it will be fetched', () => {
+    const allowed = compileAllowedUrls(['http://127\\.0\\.0\\.1:8000/models/.*']);
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models/a.mar', allowed), true);
+    // These all fetch /secret/x.mar although the text starts with the allowed prefix.
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models/%2e%2e/secret/x.mar', allowed), false);
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models/.%2E/secret/x.mar', allowed), false);
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models/%2e%2e/%zz/x.mar', allowed), false);
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models/.\t./secret/x.mar', allowed), false);
+    assert.equal(matchesAllowedUrl('http://127.0.0.1:8000/models\\..\\secret/x.mar', allowed), false);
+  });
+
+  it('decodes every valid escape, repeatedly, and drops tabs and newlines', () => {
+    assert.equal(percentDecoded('a/%2e%2e/b'), 'a/../b');
+    assert.equal(percentDecoded('a/%252e%252E/b'), 'a/../b');
+    assert.equal(percentDecoded('a/%2e%2e/%zz/b'), 'a/../%zz/b');
+    assert.equal(percentDecoded('a/.%09./b'), 'a/../b');
+    assert.equal(percentDecoded('a/.\n./b'), 'a/../b');
+    assert.equal(percentDecoded('plain.mar'), 'plain.mar');
   });
 });

@@ -14,6 +14,8 @@ import {
 } from '../errors.js';
 import { fileNameOf, looksLikeUrl, matchesAllowedUrl, percentDecoded } from './allowed-urls.js';
 import { downloadToFile } from './download.js';
+import type { ModelSourceSettings } from './aws-environment.js';
+import { isS3Url } from './s3-object-source.js';
 
 export interface LocateOptions {
   readonly modelStore: string | null;
@@ -22,6 +24,9 @@ export interface LocateOptions {
   readonly trusted: boolean;
   readonly downloadMaxBytes: number;
   readonly downloadTimeoutMs: number;
+  /** Sign http(s) downloads with AWS SigV4 (register parameter s3_sse_kms). */
+  readonly s3SseKms?: boolean;
+  readonly sources?: ModelSourceSettings;
 }
 
 export type ArchiveLocation =
@@ -35,7 +40,8 @@ export async function locateArchive(url: string, opts: LocateOptions): Promise<A
 
   const store = path.resolve(opts.modelStore);
   const fileName = fileNameOf(url);
-  if (looksLikeUrl(url)) {
+  // s3://bucket/key is Lantern's addition; like http(s) URLs it must match allowed_urls.
+  if (looksLikeUrl(url) || isS3Url(url)) {
     if (!matchesAllowedUrl(url, opts.allowedUrls)) throw urlNotAllowed(url);
     return download(url, store, fileName, opts);
   }
@@ -52,6 +58,8 @@ async function download(url: string, store: string, fileName: string, opts: Loca
     maxBytes: opts.downloadMaxBytes,
     timeoutMs: opts.downloadTimeoutMs,
     allowedUrls: opts.allowedUrls,
+    ...(opts.s3SseKms === undefined ? {} : { s3SseKms: opts.s3SseKms }),
+    ...(opts.sources === undefined ? {} : { sources: opts.sources }),
   });
   return { kind: 'file', fileName, file: target, downloaded: target };
 }

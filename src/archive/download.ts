@@ -11,6 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { downloadFailed } from '../errors.js';
 import { matchesAllowedUrl } from './allowed-urls.js';
+import type { ModelSourceSettings } from './aws-environment.js';
+import { meteredStream, progressMeter } from './progress-meter.js';
+import { openS3Object } from './s3-object-source.js';
+import { signedGetHeaders } from './s3-signed-get.js';
 
 export interface DownloadOptions {
   readonly maxBytes: number;
@@ -18,6 +22,17 @@ export interface DownloadOptions {
   readonly timeoutMs: number;
   readonly allowedUrls: readonly RegExp[];
   readonly maxRedirects?: number;
+  /** Sign http(s) GETs with AWS SigV4 for service s3 (register parameter s3_sse_kms). */
+  readonly s3SseKms?: boolean;
+  /** AWS settings (for s3_sse_kms and s3:// URLs) and where progress and failure reasons go. */
+  readonly sources?: ModelSourceSettings;
+}
+
+const DEFAULT_PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
+
+interface OpenedSource {
+  readonly stream: Readable;
+  readonly sizeBytes: number | null;
 }
 
 const DEFAULT_MAX_REDIRECTS = 5;
@@ -37,36 +52,56 @@ export async function downloadToFile(url: string, targetPath: string, opts: Down
   try {
     if (!matchesAllowedUrl(url, opts.allowedUrls)) throw new Error('url does not match allowed_urls');
     const source = await openSource(new URL(url), opts, signal);
-    await pipeline(source, sizeLimit(opts.maxBytes), createWriteStream(tempPath, { flags: 'wx' }), { signal });
+    const meter = progressMeter({
+      label: `Downloading ${url}`,
+      totalBytes: source.sizeBytes,
+      minBytes: opts.sources?.progressMinBytes ?? DEFAULT_PROGRESS_MIN_BYTES,
+      report: opts.sources?.log ?? (() => undefined),
+    });
+    await pipeline(source.stream, sizeLimit(opts.maxBytes), meteredStream(meter), createWriteStream(tempPath, { flags: 'wx' }), { signal });
     await publish(tempPath, targetPath);
   } catch (err) {
     await rm(tempPath, { force: true });
+    opts.sources?.log(`Download of ${url} failed: ${signal.aborted ? `timed out after ${opts.timeoutMs} ms` : (err as Error).message}`);
     throw downloadFailed(url, signal.aborted ? new Error(`timed out after ${opts.timeoutMs} ms`, { cause: err }) : err);
   }
 }
 
-async function openSource(url: URL, opts: DownloadOptions, signal: AbortSignal): Promise<Readable> {
+async function openSource(url: URL, opts: DownloadOptions, signal: AbortSignal): Promise<OpenedSource> {
   switch (url.protocol) {
     case 'file:': {
       const file = fileURLToPath(url);
       const info = await stat(file);
       if (!info.isFile()) throw new Error(`${file} is not a regular file`);
       if (info.size > opts.maxBytes) throw new Error(`file is larger than ${opts.maxBytes} bytes`);
-      return createReadStream(file);
+      return { stream: createReadStream(file), sizeBytes: info.size };
     }
     case 'http:':
-    case 'https:':
-      return fetchFollowingRedirects(url, opts, signal);
+    case 'https:': {
+      const response = await fetchFollowingRedirects(url, opts, signal);
+      const declared = Number(response.headers['content-length']);
+      return { stream: response, sizeBytes: Number.isFinite(declared) ? declared : null };
+    }
+    case 's3:': {
+      if (opts.sources === undefined) throw new Error('s3:// URLs need the AWS settings of the server');
+      const object = await openS3Object(url.href, opts.sources.aws, signal);
+      if (object.sizeBytes !== null && object.sizeBytes > opts.maxBytes) {
+        object.body.destroy();
+        throw new Error(`object is larger than ${opts.maxBytes} bytes`);
+      }
+      return { stream: object.body, sizeBytes: object.sizeBytes };
+    }
     default:
       throw new Error(`unsupported protocol ${url.protocol}`);
   }
 }
 
-async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal: AbortSignal): Promise<Readable> {
+async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let current = start;
   for (let hops = 0; ; hops += 1) {
-    const response = await get(current, signal);
+    const headers = opts.s3SseKms === true ? await signedGetHeaders(current, opts.sources?.aws ?? noAws) : {};
+    const response = await get(current, signal, headers);
     const status = response.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status)) {
       response.resume();
@@ -74,8 +109,7 @@ async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal
       continue;
     }
     if (status < 200 || status > 299) {
-      response.resume();
-      throw new Error(`HTTP ${status} from ${current.href}`);
+      throw new Error(`HTTP ${status} from ${current.href}${await s3ErrorCode(response)}`);
     }
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > opts.maxBytes) {
@@ -84,6 +118,27 @@ async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal
     }
     return response;
   }
+}
+
+/** `: <Code>: <Message>` from an S3-style XML error body (first 8 KiB), or '' for other bodies. */
+async function s3ErrorCode(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > 8192) break;
+    }
+  } catch {
+    return '';
+  } finally {
+    response.destroy();
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
+  const message = /<Message>([^<]{1,300})<\/Message>/.exec(text)?.[1];
+  return code === undefined ? '' : `: ${code}${message === undefined ? '' : `: ${message}`}`;
 }
 
 function nextHop(
@@ -103,10 +158,12 @@ function nextHop(
   return next;
 }
 
-function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+const noAws = { accessKeyId: null, secretAccessKey: null, sessionToken: null, region: null, endpointUrl: null };
+
+function get(url: URL, signal: AbortSignal, headers: Record<string, string>): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(url, { signal }, resolve);
+    const request = client.get(url, { signal, headers }, resolve);
     request.on('error', reject);
   });
 }

@@ -8,6 +8,7 @@ import { locateArchive, type ArchiveLocation } from './archive-location.js';
 import { archiveFormatOf, extractArchive } from './extract.js';
 import { defaultManifest, parseManifest, type Manifest } from './manifest.js';
 import { parseModelConfig, type ModelYamlConfig } from './model-config.js';
+import type { ModelSourceSettings } from './aws-environment.js';
 
 export { compileAllowedUrls } from './allowed-urls.js';
 
@@ -27,6 +28,10 @@ export interface OpenArchiveOptions {
   /** True for operator-named startup models: absolute paths and directories anywhere are accepted. */
   readonly trusted: boolean;
   readonly limits: ArchiveLimits;
+  /** Sign the http(s) download with AWS SigV4 for service s3 (register parameter s3_sse_kms). */
+  readonly s3SseKms?: boolean;
+  /** AWS settings for s3_sse_kms and s3:// URLs; download progress and failure reasons. */
+  readonly sources?: ModelSourceSettings;
 }
 
 export interface ModelArchive {
@@ -57,6 +62,8 @@ export async function openArchive(url: string, opts: OpenArchiveOptions): Promis
     trusted: opts.trusted,
     downloadMaxBytes: opts.limits.downloadMaxBytes,
     downloadTimeoutMs: opts.limits.downloadTimeoutMs,
+    ...(opts.s3SseKms === undefined ? {} : { s3SseKms: opts.s3SseKms }),
+    ...(opts.sources === undefined ? {} : { sources: opts.sources }),
   });
   if (location.kind === 'directory') return describe(url, location.fileName, location.dir, false, null);
   return unpackAndDescribe(url, location, opts);

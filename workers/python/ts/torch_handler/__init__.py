@@ -1,0 +1,1 @@
+"""Default handlers, registered by name (``--handler base_handler``, ``image_classifier``)."""
