@@ -7,6 +7,29 @@ import type { WorkerLaunch } from './worker-process.js';
 /** Lantern's Python worker package (workers/python in the repository). */
 export const PYTHON_WORKER_ROOT = fileURLToPath(new URL('../../workers/python', import.meta.url));
 
+/** The Node worker's entry (workers/node in the repository); it runs the build in dist/node-worker. */
+export const NODE_WORKER_ENTRY = fileURLToPath(new URL('../../workers/node/lantern-worker.mjs', import.meta.url));
+
+/** The node_modules folder Lantern's dependencies live in (its own, or the one it was installed into). */
+function lanternNodeModules(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.resolve('onnxruntime-node')));
+  while (path.basename(dir) !== 'node_modules' && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
+const NODE_HANDLER_FILE = /\.(ts|mts|cts|mjs|cjs|js)(:[^:/]*)?$/;
+
+/**
+ * The runtime and handler a model really gets: the built-in `onnx` handler (named, or implied by
+ * a .onnx serializedFile with no handler) and handler files only Node can run (.ts, .mjs, .js, …)
+ * always run on the Node runtime, whatever the manifest says (archivers write `python`).
+ */
+export function selectRuntime(runtime: Runtime, handler: string, serializedFile: string | undefined): { runtime: Runtime; handler: string } {
+  if (handler === 'onnx' || NODE_HANDLER_FILE.test(handler)) return { runtime: 'node', handler };
+  if (handler === '' && serializedFile?.toLowerCase().endsWith('.onnx') === true) return { runtime: 'node', handler: 'onnx' };
+  return { runtime, handler };
+}
+
 export interface LaunchSettings {
   readonly python: string;
   readonly decodeInputRequest: boolean;
@@ -28,7 +51,10 @@ export function workerLaunch(runtime: Runtime, modelDir: string, handler: string
       env.PYTHONUNBUFFERED = '1';
       return { command: settings.python, args: ['-u', '-m', 'lantern_worker'], cwd: modelDir, env };
     }
-    case 'node':
-      throw new Error('The node runtime is not available yet (issue #6)');
+    case 'node': {
+      // So that CommonJS handlers can require what Lantern ships (onnxruntime-node, yaml, …).
+      env.NODE_PATH = [lanternNodeModules(), settings.baseEnv.NODE_PATH].filter((p) => p !== undefined && p !== '').join(path.delimiter);
+      return { command: process.execPath, args: ['--enable-source-maps', NODE_WORKER_ENTRY], cwd: modelDir, env };
+    }
   }
 }
