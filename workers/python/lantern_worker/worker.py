@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 
 from . import __version__
@@ -151,8 +152,23 @@ def _on_sigterm(signum, frame_) -> None:  # noqa: ARG001
         os._exit(0)
 
 
+def _exit_when_orphaned(parent: int, interval_sec: float = 0.5) -> None:
+    """Exits the process once the front end that started it is gone, even while a handler is busy
+    (an idle worker already exits on end of file of its socket)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_sec)
+            if os.getppid() != parent:
+                # No last words: stdout and stderr were pipes to the front end and are broken now.
+                os._exit(0)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _exit_when_orphaned(os.getppid())
     try:
         sock = socket.socket(fileno=SOCKET_FD)
     except OSError as e:

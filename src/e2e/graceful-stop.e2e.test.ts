@@ -1,0 +1,117 @@
+// Graceful stop: queued and in-flight requests finish within graceful_shutdown_timeout_sec,
+// what is left gets an explicit error, new requests are refused, workers stop.
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expectError, lanternPerTest, marBytes, pidAlive, request, waitAllDead, type Reply, type MarSpec } from './harness.js';
+import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-process.js';
+
+const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
+
+async function settle(p: Promise<Reply>): Promise<Reply | Error> {
+  return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+}
+
+describe('graceful stop', () => {
+  const lanterns = lanternPerTest({ afterEach });
+
+  it('lets queued and in-flight requests finish and refuses new ones', async () => {
+    const lantern = await lanterns.start({ archives: [SLOW] });
+    assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
+    const pids = lantern.pids('slow');
+    lanterns.seen(pids);
+    const inFlight = [0, 1, 2].map(() => request('POST', `${lantern.inference}/predictions/slow`, { body: '0.7' }));
+    await new Promise((r) => setTimeout(r, 300));
+    const closing = lantern.server.close();
+    const late = await settle(request('POST', `${lantern.inference}/predictions/slow`, { body: '0' }));
+    // A new connection is refused; a request on a connection that was already open gets 503.
+    if (!(late instanceof Error)) expectError(late, 503, 'ServiceUnavailableException', 'Server is shutting down');
+    for (const reply of await Promise.all(inFlight)) assert.equal(reply.status, 200, reply.text);
+    await closing;
+    await waitAllDead(pids);
+  });
+
+  it('answers what is left at the deadline with explicit errors', async () => {
+    const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1'] });
+    assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
+    lanterns.seen(lantern.pids('slow'));
+    const inFlight = [0, 1, 2].map(() => request('POST', `${lantern.inference}/predictions/slow`, { body: '5' }));
+    await new Promise((r) => setTimeout(r, 300));
+    const startedMs = Date.now();
+    await lantern.server.close();
+    assert.ok(Date.now() - startedMs < 4500, 'the stop did not wait for the slow requests');
+    const replies = await Promise.all(inFlight);
+    const errors = replies.map((r) => `${r.status} ${r.json<{ message: string }>().message}`).sort();
+    assert.deepEqual(errors, ['500 Worker died.', '503 Server is shutting down', '503 Server is shutting down']);
+  });
+
+  it('stops on SIGTERM after the request in flight is answered and exits with 0', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'lantern-stop-e2e-'));
+    try {
+      await mkdir(path.join(cwd, 'store'));
+      await writeFile(path.join(cwd, 'store', 'slow.mar'), await marBytes({ handler: 'slow_handler.py', modelName: 'slow' }));
+      await writePortConfig(cwd);
+      const p = startLanternProcess(cwd, ['--model-store', 'store', '--models', 'slow=slow.mar', '--dt', '--ncs']);
+      try {
+        await p.ready();
+        const inference = listenerUrl(p, 'Inference');
+        await waitForPing(inference);
+        const reply = request('POST', `${inference}/predictions/slow`, { body: '1' });
+        await new Promise((r) => setTimeout(r, 300));
+        p.signal('SIGTERM');
+        const answered = await reply;
+        assert.equal(answered.status, 200, answered.text);
+        assert.equal(await p.exited, 0);
+        const pid = answered.json<{ pid: number }>().pid;
+        await waitAllDead([pid]);
+      } finally {
+        p.signal('SIGKILL');
+        await p.exited;
+      }
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no worker behind when the server is killed with kill -9, even a busy one', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'lantern-kill-e2e-'));
+    try {
+      await mkdir(path.join(cwd, 'store'));
+      await writeFile(path.join(cwd, 'store', 'slow.mar'), await marBytes({ handler: 'slow_handler.py', modelName: 'slow' }));
+      await writePortConfig(cwd);
+      const p = startLanternProcess(cwd, ['--model-store', 'store', '--dt', '--ncs', '--enable-model-api']);
+      let pids: number[] = [];
+      try {
+        await p.ready();
+        const listening = (api: 'Inference' | 'Management'): string => listenerUrl(p, api);
+        const registered = await request('POST', `${listening('Management')}/models?url=slow.mar&initial_workers=2&synchronous=true`);
+        assert.equal(registered.status, 200, registered.text);
+        const described = await request('GET', `${listening('Management')}/models/slow`);
+        pids = described.json<Array<{ workers: Array<{ pid: number }> }>>()[0]?.workers.map((w) => w.pid) ?? [];
+        assert.equal(pids.length, 2);
+        // One worker sleeps in its handler for a minute, the other is idle.
+        void settle(request('POST', `${listening('Inference')}/predictions/slow`, { body: '60' }));
+        await new Promise((r) => setTimeout(r, 500));
+        p.signal('SIGKILL');
+        await p.exited;
+        await waitAllDead(pids, 10_000);
+      } finally {
+        p.signal('SIGKILL');
+        await p.exited;
+        for (const pid of pids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+async function waitForPing(inference: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await request('GET', `${inference}/ping`)).status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('workers never became ready');
+}

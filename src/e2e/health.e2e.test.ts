@@ -1,0 +1,47 @@
+// Health over real workers: /ping counts only workers that are loaded and serving, and the
+// token-free Kubernetes probes /livez and /readyz.
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { expectStatus, lanternPerTest, request, waitFor, type MarSpec } from './harness.js';
+
+const CRASH: MarSpec = { file: 'crash.mar', handler: 'crash_handler.py', modelName: 'crash' };
+
+describe('health', () => {
+  const lanterns = lanternPerTest({ afterEach });
+
+  it('answers the probes without a token while /ping still needs one', async () => {
+    const lantern = await lanterns.start({ properties: ['disable_token_authorization=false'] });
+    expectStatus(await request('GET', `${lantern.inference}/livez`), 200, 'Alive');
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 200, 'Ready');
+    assert.equal((await request('GET', `${lantern.inference}/ping`)).status, 400);
+    const keys = JSON.parse(await readFile(lantern.server.keyFile ?? '', 'utf8')) as { inference: { key: string } };
+    const ping = await request('GET', `${lantern.inference}/ping`, { headers: { Authorization: `Bearer ${keys.inference.key}` } });
+    expectStatus(ping, 200, 'Healthy');
+    // The probes live on the inference listener only.
+    assert.equal((await request('GET', `${lantern.management}/livez`)).status, 400);
+  });
+
+  it('reports Unhealthy while a crashed worker is being replaced, then Healthy again', async () => {
+    const lantern = await lanterns.start({ archives: [CRASH] });
+    const registered = await request('POST', `${lantern.management}/models?url=crash.mar&initial_workers=1&synchronous=true`);
+    assert.equal(registered.status, 200, registered.text);
+    expectStatus(await request('GET', `${lantern.inference}/ping`), 200, 'Healthy');
+    lanterns.seen(lantern.pids('crash'));
+    const crashed = await request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
+    assert.equal(crashed.status, 500, crashed.text);
+    // The replacement waits at least one second (TorchServe's first back-off step).
+    expectStatus(await request('GET', `${lantern.inference}/ping`), 500, 'Unhealthy');
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 503, 'Not Ready');
+    expectStatus(await request('GET', `${lantern.inference}/livez`), 200, 'Alive');
+    await waitFor('the replacement worker', async () => (await request('GET', `${lantern.inference}/ping`)).status === 200, 20_000);
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 200, 'Ready');
+    lanterns.seen(lantern.pids('crash'));
+  });
+
+  it('counts a model scaled to zero workers as healthy', async () => {
+    const lantern = await lanterns.start({ archives: [CRASH] });
+    assert.equal((await request('POST', `${lantern.management}/models?url=crash.mar&initial_workers=0`)).status, 200);
+    expectStatus(await request('GET', `${lantern.inference}/ping`), 200, 'Healthy');
+  });
+});

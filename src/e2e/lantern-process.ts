@@ -1,0 +1,93 @@
+// End-to-end support for tests that need Lantern as its own OS process: `node bin/lantern.js
+// --foreground ...` started in a chosen folder, its output collected, readiness awaited, and
+// stopped with a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { REPO_ROOT, waitFor } from './harness.js';
+
+export const LANTERN_BIN = path.join(REPO_ROOT, 'bin', 'lantern.js');
+
+export interface LanternProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly output: string[];
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** Resolves once the server printed that it is ready; rejects if it exits first. */
+  ready(timeoutMs?: number): Promise<void>;
+  signal(signal: NodeJS.Signals): void;
+}
+
+export function startLanternProcess(cwd: string, args: readonly string[], env: Record<string, string> = {}): LanternProcess {
+  const child = spawn(process.execPath, [LANTERN_BIN, '--foreground', ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter((l) => l.length > 0)));
+  }
+  let exitedValue: number | string | null = null;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitedValue = code ?? signal ?? -1;
+      resolve(exitedValue);
+    });
+  });
+  return {
+    child,
+    pid: child.pid ?? -1,
+    output,
+    exited,
+    ready: async (timeoutMs = 30_000) => {
+      await waitFor(
+        'Lantern to be ready',
+        () => {
+          if (exitedValue !== null) throw new Error(`Lantern exited (${exitedValue}) before it was ready:\n${output.join('\n')}`);
+          return output.some((l) => l.includes('Lantern is ready'));
+        },
+        timeoutMs,
+      );
+    },
+    signal: (signal) => {
+      if (exitedValue === null) child.kill(signal);
+    },
+  };
+}
+
+/** A TCP port that was free a moment ago (for a server that must keep its port across restarts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * Writes `config.properties` in `cwd` with every listener on a port of its own (0 unless given),
+ * so tests never meet each other on TorchServe's default ports; `extra` lines are appended.
+ */
+export async function writePortConfig(cwd: string, extra: readonly string[] = [], ports: { inference?: number; management?: number } = {}): Promise<void> {
+  const lines = [
+    `inference_address=http://127.0.0.1:${ports.inference ?? 0}`,
+    `management_address=http://127.0.0.1:${ports.management ?? 0}`,
+    'metrics_address=http://127.0.0.1:0',
+    'grpc_inference_port=0',
+    'grpc_management_port=0',
+    ...extra,
+  ];
+  await writeFile(path.join(cwd, 'config.properties'), `${lines.join('\n')}\n`);
+}
+
+/** The URL of a listener, from the line the server prints when it listens. */
+export function listenerUrl(p: LanternProcess, api: 'Inference' | 'Management'): string {
+  const line = p.output.find((l) => l.includes(`${api} API listening on `));
+  if (line === undefined) throw new Error(`no ${api} listener in the output`);
+  return line.slice(line.indexOf(' listening on ') + ' listening on '.length).trim();
+}

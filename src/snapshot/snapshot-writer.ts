@@ -1,0 +1,66 @@
+// Writes snapshots: one `snapshot` after every registry change (models, versions, defaults,
+// worker targets), plus `startup` and `shutdown` when main.ts asks. Writes are serialized and
+// coalesced: a change that arrives while a write waits to start is covered by that write, since
+// the state is read when the write starts.
+import type { EventEmitter } from 'node:events';
+import type { Clock } from '../batching/clock.js';
+import type { RegistryEvent } from '../registry/model-registry.js';
+import { snapshotText, type SnapshotState } from './snapshot-content.js';
+import type { SnapshotKind, SnapshotStore } from './snapshot-store.js';
+
+export interface SnapshotWriterDeps {
+  readonly store: SnapshotStore;
+  /** The state to record, read at the moment a write starts. */
+  readonly state: () => SnapshotState;
+  readonly clock: Clock;
+  readonly log: (message: string, cause?: unknown) => void;
+}
+
+type ChangeSource = EventEmitter<{ change: [RegistryEvent] }>;
+
+export class SnapshotWriter {
+  private chain: Promise<void> = Promise.resolve();
+  /** True while a `snapshot` write is queued but has not read the state yet. */
+  private queued = false;
+  private source: ChangeSource | null = null;
+  private readonly onChange = (): void => {
+    if (this.queued) return;
+    this.queued = true;
+    void this.enqueue('snapshot');
+  };
+
+  constructor(private readonly deps: SnapshotWriterDeps) {}
+
+  /** Writes a `snapshot` after every change `source` announces, until close(). */
+  follow(source: ChangeSource): void {
+    this.source = source;
+    source.on('change', this.onChange);
+  }
+
+  /** Writes a snapshot of `kind` after the writes already queued; never rejects (failures are logged). */
+  write(kind: SnapshotKind): Promise<void> {
+    return this.enqueue(kind);
+  }
+
+  /** Stops following changes and waits for queued writes. Idempotent. */
+  async close(): Promise<void> {
+    this.source?.off('change', this.onChange);
+    this.source = null;
+    await this.chain;
+  }
+
+  private enqueue(kind: SnapshotKind): Promise<void> {
+    this.chain = this.chain.then(async () => {
+      if (kind === 'snapshot') this.queued = false;
+      const { store, clock } = this.deps;
+      const now = clock.now();
+      const name = store.nextName(kind, now);
+      try {
+        await store.write(name, snapshotText(name, now, this.deps.state()));
+      } catch (err) {
+        this.deps.log(`Failed to write snapshot ${name}`, err);
+      }
+    });
+    return this.chain;
+  }
+}
