@@ -126,3 +126,16 @@ export const tokenAuthenticationFailed = (): ServeError =>
 // ---- snapshots (spec §6) ----
 export const snapshotArchiveMissing = (name: string, version: string): ServeError =>
   new ServeError(404, 'ModelNotFoundException', `Model archive file for model :${name}, version :${version} not found in model store`);
+
+// ---- the HTTP edge (issue #3) ----
+/** A client that did not send its request head (or whole request) within the edge's timeouts. */
+export const requestTimedOut = (): ServeError =>
+  new ServeError(408, 'RequestTimeoutException', 'The request was not received in time.');
+
+// ---- model API control over gRPC (spec §4) ----
+/** gRPC Register/Unregister while enable_model_api=false: PERMISSION_DENIED (REST answers 405). */
+export const modelApiDisabled = (): ServeError => new ServeError(403, 'ModelException', 'Model API disabled');
+
+// ---- per-model Python dependencies (spec §1.2, issue #7) ----
+export const customPipInstallFailed = (name: string, cause?: unknown): ServeError =>
+  new ServeError(400, 'ModelException', `Custom pip package installation failed for model ${name}`, cause);

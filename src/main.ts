@@ -11,11 +11,25 @@ import { ManagementService } from './services/management-service.js';
 import { InferenceService } from './services/inference-service.js';
 import type { ServedModel } from './services/served-model.js';
 import { HttpEdge, type BoundListener } from './http/http-edge.js';
+import { GrpcEdge, type GrpcListener } from './grpc/grpc-edge.js';
 import { managementRoutes } from './http/management-routes.js';
 import { inferenceRoutes } from './http/inference-routes.js';
 import type { Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
 import type { ConfiguredSettings } from './services/model-settings.js';
+import { serverStopping } from './errors.js';
+import { healthRoutes } from './http/health-routes.js';
+import { healthProblems, type ServerPhase } from './services/server-health.js';
+import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
+import { SnapshotWriter } from './snapshot/snapshot-writer.js';
+import { DEFAULT_AUTOSCALE } from './workers/autoscaler.js';
+import { parseModelSnapshot } from './snapshot/snapshot-content.js';
+import { restoreModels, snapshotVersions } from './snapshot/snapshot-restore.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
+import { readMetricsConfig } from './metrics/metrics-config.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { accessLine } from './logging/access-line.js';
+import { awsEnvironmentFrom } from './archive/aws-environment.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,8 +42,29 @@ export interface ServerEnvironment {
   readonly clock?: Clock;
 }
 
+export interface StartOptions {
+  /** Write snapshots to $LOG_LOCATION/config (false with --ncs). Default true. */
+  readonly snapshots?: boolean;
+  /** The config file that was read, recorded in snapshots as tsConfigFile. */
+  readonly configFile?: string | null;
+}
+
+/** Snapshots kept in $LOG_LOCATION/config; older ones are removed. */
+const SNAPSHOTS_KEPT = 10;
+
+/** The configuration a snapshot records: every effective property plus computed values (spec §6). */
+function snapshotProperties(config: Config, modelStore: string | null, options: StartOptions): Map<string, string> {
+  const properties = new Map(config.properties);
+  if (modelStore !== null) properties.set('model_store', modelStore);
+  // min(detected accelerators, configured): Lantern detects none.
+  properties.set('number_of_gpu', '0');
+  properties.set('version', VERSION);
+  if (options.configFile) properties.set('tsConfigFile', options.configFile);
+  return properties;
+}
+
 export interface RunningServer {
-  readonly listeners: readonly BoundListener[];
+  readonly listeners: ReadonlyArray<BoundListener | GrpcListener>;
   readonly registry: ModelRegistry<ServedModel>;
   /** Where the keys are, or null when token authorization is disabled. */
   readonly keyFile: string | null;
@@ -71,21 +106,56 @@ function hostSettings(config: Config, environment: ServerEnvironment, modelStore
       decodeInputRequest: config.decode_input_request,
       baseEnv: workerEnv(environment.env, config.blacklist_env_vars),
     },
+    modelSources: { aws: awsEnvironmentFrom(environment.env), log: (line) => environment.logger.info(line) },
+    installPyDepPerModel: config.install_py_dep_per_model,
+    log: (line) => environment.logger.info(line),
+    autoscale: {
+      scaleUpAfterMs: config.autoscale_up_after_ms,
+      scaleDownAfterMs: config.autoscale_down_after_sec * 1000,
+      intervalMs: DEFAULT_AUTOSCALE.intervalMs,
+    },
   };
 }
 
-export async function startServer(config: Config, environment: ServerEnvironment): Promise<RunningServer> {
+export async function startServer(config: Config, environment: ServerEnvironment, options: StartOptions = {}): Promise<RunningServer> {
   const { logger } = environment;
   const clock = environment.clock ?? systemClock;
   const modelStore = config.model_store === null ? null : path.resolve(environment.cwd, config.model_store);
   await mkdir(path.join(environment.tmpDir, 'models'), { recursive: true });
 
   const registry = new ModelRegistry<ServedModel>();
+  // Metrics listen to the services' and pools' events (docs/metrics.md).
+  const metrics = new ServerMetrics({
+    mode: config.metrics_mode,
+    config: await readMetricsConfig(config.metrics_config, environment.cwd),
+    hostname: os.hostname(),
+    autoDetectModelMetrics: config.model_metrics_auto_detect,
+    systemIntervalSec: config.disable_system_metrics ? null : config.metric_time_interval,
+    lines: { frontend: (line) => logger.metric?.('ts', line), backend: (line) => logger.metric?.('model', line) },
+    log: (message) => logger.info(message),
+    models: () =>
+      registry.entries().map(({ name, version, entry }) => ({
+        modelName: name,
+        modelVersion: version,
+        queueDepth: entry.queue.pending,
+        queueCapacity: entry.queue.capacity,
+        workersReady: entry.pool.readyCount(),
+        workersBusy: entry.pool.busyCount(),
+      })),
+  });
   let nextWorkerId = config.initial_worker_port;
-  const host = new ModelHost(hostSettings(config, environment, modelStore), registry, clock, () => nextWorkerId++, (model, version, id, line, stream) =>
-    logger.model(`W-${id}-${model}_${version}`, line, stream),
+  const host = new ModelHost(
+    hostSettings(config, environment, modelStore),
+    registry,
+    clock,
+    () => nextWorkerId++,
+    (model, version, id, line, stream) => {
+      // `[METRICS]` lines are metrics, not model log (as in TorchServe).
+      if (!metrics.workerOutput(line)) logger.model(`W-${id}-${model}_${version}`, line, stream);
+    },
+    metrics,
   );
-  const inference = new InferenceService(registry, clock);
+  const inference = new InferenceService(registry, clock, metrics);
   const management = new ManagementService(registry, host, inference, clock, {
     modelApiEnabled: config.enable_model_api,
     unregisterTimeoutMs: config.unregister_model_timeout * 1000,
@@ -94,9 +164,12 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const auth = config.disable_token_authorization
     ? null
     : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock);
+  let phase: ServerPhase = 'starting';
   const routes = [
+    ...healthRoutes({ isReady: () => phase === 'serving' && healthProblems(registry).length === 0 }),
     ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
     ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }, config.default_workers_per_model),
+    ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
   ];
   const edge = new HttpEdge({
     routes,
@@ -109,15 +182,64 @@ export async function startServer(config: Config, environment: ServerEnvironment
     logError: (message, cause) => logger.error(message, cause),
     auth,
     logRefused: (message) => logger.warn(message),
-    onResponse: (api, req, status, ms) => logger.access(`${req.socket.remoteAddress ?? '-'} "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${ms.toFixed(1)}`),
+    maxRequestBytes: config.max_request_size,
+    tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
+    onResponse: (api, req, status, ms) => {
+      metrics.httpResponse(status);
+      logger.access(accessLine(req, status, ms));
+    },
   });
 
+  if (config.enable_grpc_ssl && (config.certificate_file === null || config.private_key_file === null)) {
+    throw new Error('enable_grpc_ssl=true needs certificate_file and private_key_file');
+  }
+  const grpc = new GrpcEdge({
+    inference,
+    management,
+    auth,
+    maxRequestBytes: config.max_request_size,
+    maxResponseBytes: config.max_response_size,
+    defaultWorkersPerModel: config.default_workers_per_model,
+    tls: config.enable_grpc_ssl ? { certificateFile: config.certificate_file as string, privateKeyFile: config.private_key_file as string } : null,
+    clock,
+    logError: (message, cause) => logger.error(message, cause),
+    logRefused: (message) => logger.warn(message),
+  });
+
+  const snapshots =
+    options.snapshots === false
+      ? null
+      : new SnapshotWriter({
+          store: new SnapshotStore(snapshotDir(environment.env, environment.cwd), SNAPSHOTS_KEPT),
+          state: () => ({ properties: snapshotProperties(config, modelStore, options), models: snapshotVersions(registry) }),
+          clock,
+          log: (message, cause) => logger.error(message, cause),
+        });
+
   let closed: Promise<void> | null = null;
+  /**
+   * Graceful stop: stop accepting, let queued and in-flight requests finish within
+   * graceful_shutdown_timeout_sec, write the shutdown snapshot, answer what is left with 503,
+   * stop the workers.
+   */
   const close = (): Promise<void> => {
     closed ??= (async () => {
-      await edge.close();
+      const wasServing = phase === 'serving';
+      phase = 'stopping';
+      edge.stopAccepting();
+      grpc.stopAccepting();
+      const drainMs = config.graceful_shutdown_timeout_sec * 1000;
+      if (!(await Promise.all([edge.drain(drainMs), grpc.drain(drainMs)])).every(Boolean)) {
+        logger.warn(`Requests still open after graceful_shutdown_timeout_sec=${config.graceful_shutdown_timeout_sec}; answering them with 503`);
+      }
+      await snapshots?.close();
+      if (wasServing) await snapshots?.write('shutdown');
+      for (const { entry } of registry.entries()) entry.queue.failAll(serverStopping());
       await Promise.all(registry.entries().map(({ entry }) => host.remove(entry)));
+      await edge.close();
+      await grpc.close();
       await auth?.close();
+      await metrics.close();
     })();
     return closed;
   };
@@ -128,8 +250,19 @@ export async function startServer(config: Config, environment: ServerEnvironment
     const listeners = [
       await edge.listen('inference', config.inference_address),
       await edge.listen('management', config.management_address),
+      ...(config.enable_metrics_api ? [await edge.listen('metrics', config.metrics_address)] : []),
+      await grpc.listen('grpc-inference', config.grpc_inference_address, config.grpc_inference_port),
+      await grpc.listen('grpc-management', config.grpc_management_address, config.grpc_management_port),
     ];
-    await loadStartupModels(config, modelStore, host, environment);
+    if (config.model_snapshot !== null) {
+      await restoreModels(parseModelSnapshot(config.model_snapshot), modelStore, host, registry, logger);
+    } else {
+      await loadStartupModels(config, modelStore, host, environment);
+    }
+    metrics.start();
+    await snapshots?.write('startup');
+    snapshots?.follow(registry);
+    phase = 'serving';
     return { listeners, registry, keyFile: auth?.keyFilePath ?? null, close };
   } catch (err) {
     await close();

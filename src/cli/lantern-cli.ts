@@ -5,9 +5,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/load-config.js';
-import { consoleLogger } from '../logger.js';
+import { consoleLogger, type Logger } from '../logger.js';
+import { openServerLogs, serverLogSettings } from '../logging/server-logs.js';
 import { defaultEnvironment, startServer, VERSION, type RunningServer } from '../main.js';
 import { parseLanternArgs, USAGE, UsageError, type LanternArgs } from './lantern-args.js';
+import { isServeError } from '../errors.js';
+import { SnapshotStore, snapshotDir } from '../snapshot/snapshot-store.js';
+import { SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from '../snapshot/snapshot-content.js';
+
+const LISTENER_LABELS: Record<string, string> = {
+  inference: 'Inference API',
+  management: 'Management API',
+  'grpc-inference': 'gRPC inference API',
+  'grpc-management': 'gRPC management API',
+  metrics: 'Metrics API',
+};
+const listenerLabel = (api: string): string => LISTENER_LABELS[api] ?? `${api} API`;
 
 const PID_FILE = path.join(process.env.TEMP ?? os.tmpdir(), '.lantern.pid');
 const ENTRY = fileURLToPath(new URL('../../bin/lantern.js', import.meta.url));
@@ -23,29 +36,54 @@ function readPid(): number | null {
   }
 }
 
-function configFileText(args: LanternArgs): { text: string | null; named: boolean } {
+interface ConfigFile {
+  readonly text: string | null;
+  /** Named by TS_CONFIG_FILE or --ts-config. */
+  readonly named: boolean;
+  /** The file read, or null. */
+  readonly path: string | null;
+}
+
+/** TS_CONFIG_FILE, else --ts-config, else the newest snapshot (unless --ncs), else ./config.properties (spec §5.1). */
+async function configFile(args: LanternArgs): Promise<ConfigFile> {
   const named = process.env.TS_CONFIG_FILE ?? args.tsConfig;
   if (named !== null && named !== undefined) {
     if (!existsSync(named)) throw new UsageError(`--ts-config file not found: ${named}`);
-    return { text: readFileSync(named, 'utf8'), named: true };
+    return { text: readFileSync(named, 'utf8'), named: true, path: path.resolve(named) };
   }
-  return { text: existsSync('config.properties') ? readFileSync('config.properties', 'utf8') : null, named: false };
+  if (!args.noSnapshots) {
+    const store = new SnapshotStore(snapshotDir(process.env, process.cwd()), Number.POSITIVE_INFINITY);
+    const newest = await store.newest();
+    if (newest !== null) return { text: newest.text, named: false, path: path.join(store.dir, newest.name) };
+  }
+  const text = existsSync('config.properties') ? readFileSync('config.properties', 'utf8') : null;
+  return { text, named: false, path: text === null ? null : path.resolve('config.properties') };
 }
 
 async function runForeground(args: LanternArgs): Promise<void> {
-  const logger = consoleLogger();
+  let logger: Logger = consoleLogger();
   for (const w of args.warnings) logger.warn(w);
-  const file = configFileText(args);
+  const file = await configFile(args);
+  if (file.path !== null) logger.info(`Reading configuration from ${file.path}`);
   const { config, warnings } = loadConfig({ fileText: file.text, cli: args.cli, env: process.env });
-  for (const w of warnings) logger.warn(w);
+  const snapshotOnly = new Set(SNAPSHOT_ONLY_PROPERTIES.map((name) => `Unknown configuration key "${name}" ignored`));
+  for (const w of warnings) if (!snapshotOnly.has(w)) logger.warn(w);
   if (config.model_store === null && !(file.named && /^\s*model_store\s*[=:]/m.test(file.text ?? ''))) {
     throw new UsageError('Missing mandatory parameter --model-store');
   }
   if (config.model_store !== null && !statSync(config.model_store, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--model-store is not a directory: ${config.model_store}`);
   }
-  const server: RunningServer = await startServer(config, defaultEnvironment(logger));
-  for (const l of server.listeners) logger.info(`${l.api === 'inference' ? 'Inference' : 'Management'} API listening on ${l.url}`);
+  // From here on every line also goes to the log files under LOG_LOCATION (docs/metrics.md#logs).
+  const terminal = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+  const logs = openServerLogs(serverLogSettings(config, process.env, process.cwd(), terminal));
+  logger = logs;
+  logger.info(`Logs are written to ${serverLogSettings(config, process.env, process.cwd(), null).logDir}`);
+  const server: RunningServer = await startServer(config, defaultEnvironment(logger), {
+    snapshots: !args.noSnapshots,
+    configFile: file.path,
+  });
+  for (const l of server.listeners) logger.info(`${listenerLabel(l.api)} listening on ${l.url}`);
   if (server.keyFile !== null) {
     logger.info(`Token authorization is on: the keys are in ${server.keyFile} (Authorization: Bearer <key>)`);
   } else {
@@ -55,11 +93,15 @@ async function runForeground(args: LanternArgs): Promise<void> {
   process.send?.({ ready: true, listeners: server.listeners, keyFile: server.keyFile });
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal skips the wait; workers exit on their own once the server is gone.
+      logger.warn(`Received ${signal} again; exiting without waiting for open requests`);
+      process.exit(1);
+    }
     stopping = true;
-    logger.info(`Received ${signal}; stopping`);
+    logger.info(`Received ${signal}; stopping (open requests get up to graceful_shutdown_timeout_sec)`);
     server.close().then(
-      () => process.exit(0),
+      () => logs.close().then(() => process.exit(0)),
       (err: unknown) => {
         logger.error('Error while stopping', err);
         process.exit(1);
@@ -89,7 +131,7 @@ async function runBackground(argv: readonly string[]): Promise<void> {
   });
   if (ready === null) throw new UsageError(`Lantern failed to start; see ${logFile}`);
   writeFileSync(PID_FILE, String(child.pid));
-  for (const l of ready.listeners) console.log(`${l.api === 'inference' ? 'Inference' : 'Management'} API: ${l.url}`);
+  for (const l of ready.listeners) console.log(`${listenerLabel(l.api)}: ${l.url}`);
   if (ready.keyFile !== null) console.log(`Token authorization is on: keys in ${ready.keyFile}`);
   console.log(`Lantern started (pid ${String(child.pid)}); logs in ${logFile}`);
   child.disconnect();
@@ -103,11 +145,20 @@ async function runStop(): Promise<void> {
     return;
   }
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 600; i++) {
+  // The server drains for up to graceful_shutdown_timeout_sec before it stops its workers.
+  const alive = (): boolean => {
     try {
       process.kill(pid, 0);
+      return true;
     } catch {
-      break;
+      return false;
+    }
+  };
+  for (let waitedMs = 0; alive(); waitedMs += 100) {
+    if (waitedMs === 5000) console.log('Waiting for requests in flight to finish...');
+    if (waitedMs >= 600_000) {
+      console.log(`Lantern (pid ${pid}) is still stopping; check its log.`);
+      return;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -134,7 +185,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         else await runBackground(argv.filter((a) => a !== '--start'));
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || isServeError(err) || err instanceof SnapshotFormatError) {
       process.stderr.write(`${err.message}\n`);
     } else {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

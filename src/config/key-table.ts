@@ -75,6 +75,11 @@ const address = <E extends EnvName>(text: string, defaults: DefaultPorts, env: E
   return key({ default: initial.value, env, parse });
 };
 
+const parseLogFormat: Parser<'text' | 'json'> = (raw) => {
+  const text = raw.trim().toLowerCase();
+  return text === 'text' || text === 'json' ? { ok: true, value: text } : { ok: false, error: 'must be text or json' };
+};
+
 export const KEY_TABLE = table({
   // ---- listeners (spec §0.1, §11.1) ----
   inference_address: address('http://127.0.0.1:8080', INFERENCE_DEFAULT_PORTS, 'TS_INFERENCE_ADDRESS'),
@@ -111,7 +116,7 @@ export const KEY_TABLE = table({
   /** The configured value; the caller takes min(detected, configured) (spec §5.1 item 4). */
   number_of_gpu: key({ default: 0, env: 'TS_NUMBER_OF_GPU', parse: count }),
   /** One default pattern: it contains `|`, not `,`. */
-  allowed_urls: key({ default: [/^(?:file:\/\/.*|http(s)?:\/\/.*)$/], env: 'TS_ALLOWED_URLS', parse: parseUrlPatterns }),
+  allowed_urls: key({ default: [/^(?:file:\/\/.*|http(s)?:\/\/.*)$/i], env: 'TS_ALLOWED_URLS', parse: parseUrlPatterns }),
   // The two gates below have no env twin: the environment must not be able to open its own gate.
   use_env_allowed_urls: key({ default: false, env: null, parse: parseBoolean }),
   enable_envvars_config: key({ default: false, env: null, parse: parseBoolean }),
@@ -143,6 +148,13 @@ export const KEY_TABLE = table({
   disable_system_metrics: key({ default: false, env: 'TS_DISABLE_SYSTEM_METRICS', parse: parseBoolean }),
   metric_time_interval: key({ default: 60, env: 'TS_METRIC_TIME_INTERVAL', parse: positive }),
   async_logging: key({ default: false, env: 'TS_ASYNC_LOGGING', parse: parseBoolean }),
+  model_metrics_auto_detect: key({ default: false, env: 'TS_MODEL_METRICS_AUTO_DETECT', parse: parseBoolean }),
+  /** Lantern's: `text` (TorchServe's log4j layouts) or `json` (one object per line) for the log files and console. */
+  log_format: key({ default: 'text', env: 'TS_LOG_FORMAT', parse: parseLogFormat }),
+  /** Lantern's: a log file is rolled over when it would grow past this size. */
+  log_max_file_bytes: key({ default: 100 * 1024 * 1024, env: 'TS_LOG_MAX_FILE_BYTES', parse: positive }),
+  /** Lantern's: rolled-over files kept per log (`<name>.1` … `<name>.<n>`). */
+  log_backup_count: key({ default: 5, env: 'TS_LOG_BACKUP_COUNT', parse: count }),
 
   // ---- token authorization (spec §3) ----
   token_expiration_min: key({ default: 60, env: 'TS_TOKEN_EXPIRATION_TIME_MIN', parse: parsePositiveNumber }),
@@ -159,6 +171,10 @@ export const KEY_TABLE = table({
   download_max_bytes: key({ default: 4 * GIB, env: 'TS_DOWNLOAD_MAX_BYTES', parse: positive }),
   download_timeout_sec: key({ default: 300, env: 'TS_DOWNLOAD_TIMEOUT_SEC', parse: positive }),
   graceful_shutdown_timeout_sec: key({ default: 30, env: 'TS_GRACEFUL_SHUTDOWN_TIMEOUT_SEC', parse: count }),
+  /** Autoscaling (max_worker > min_worker): add a worker after requests waited this long with none idle. */
+  autoscale_up_after_ms: key({ default: 1000, env: 'TS_AUTOSCALE_UP_AFTER_MS', parse: count }),
+  /** Autoscaling: remove a worker above min_worker after this long with an idle worker and an empty queue. */
+  autoscale_down_after_sec: key({ default: 60, env: 'TS_AUTOSCALE_DOWN_AFTER_SEC', parse: count }),
 });
 
 export type KeyTable = typeof KEY_TABLE;

@@ -117,9 +117,9 @@ export const parseModelsSettings: Parser<ModelsSettings | null> = (raw) => {
   return ok(parsed.value as ModelsSettings);
 };
 
-function compileFullMatch(pattern: string): RegExp | string {
+function compileFullMatch(pattern: string, flags = ''): RegExp | string {
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    return new RegExp(`^(?:${pattern})$`, flags);
   } catch (err) {
     return (err as Error).message;
   }
@@ -129,7 +129,8 @@ function compileFullMatch(pattern: string): RegExp | string {
 export const parseUrlPatterns: Parser<readonly RegExp[]> = (raw) => {
   const patterns: RegExp[] = [];
   for (const entry of splitList(raw)) {
-    const compiled = compileFullMatch(entry);
+    // TorchServe matches allowed_urls case-insensitively; a Java `(?i)` prefix says the same.
+    const compiled = compileFullMatch(entry.replace(/^\(\?i\)/, ''), 'i');
     if (typeof compiled === 'string') return fail(`invalid pattern "${entry}": ${compiled}`);
     patterns.push(compiled);
   }

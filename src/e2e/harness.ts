@@ -23,7 +23,8 @@ export type HandlerFixture =
   | 'crash_handler.py'
   | 'response_handler.py'
   | 'describe_handler.py'
-  | 'failing_init_handler.py';
+  | 'failing_init_handler.py'
+  | 'metrics_handler.py';
 
 export interface MarSpec {
   /** File name in the model store, e.g. `noop.mar`. */
@@ -93,6 +94,7 @@ export async function startLantern(options: LanternOptions = {}): Promise<Lanter
     'management_address=http://127.0.0.1:0',
     'grpc_inference_port=0',
     'grpc_management_port=0',
+    'metrics_address=http://127.0.0.1:0',
     `enable_model_api=${options.enableModelApi === false ? 'false' : 'true'}`,
     `model_store=${store}`,
     'disable_token_authorization=true',

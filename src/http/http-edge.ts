@@ -2,13 +2,16 @@
 // answered exactly once; API descriptions are served before anything else (spec §0.1–0.2).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { ListenAddress } from '../config/listen-address.js';
-import { invalidHttpMessage, methodNotAllowed, resourceNotFound, tokenAuthenticationFailed, tokenAuthorizationFailed } from '../errors.js';
+import { requestTimedOut, requestTooLarge, type ServeError } from '../errors.js';
+import { invalidHttpMessage, methodNotAllowed, resourceNotFound, serverStopping, tokenAuthenticationFailed, tokenAuthorizationFailed } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
 import { openApiDocument } from './openapi.js';
 import { sendError, sendJson, type CorsSettings, type ResponseContext } from './respond.js';
+import { errorBody, prettyJson, sendStatus } from './respond.js';
+import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
 
 export interface HttpEdgeOptions {
@@ -20,7 +23,36 @@ export interface HttpEdgeOptions {
   readonly auth: TokenAuthorization | null;
   readonly logRefused: (message: string) => void;
   readonly onResponse?: (api: Api, req: IncomingMessage, status: number, elapsedMs: number) => void;
+  /** A declared body larger than this is refused with 413 before anything else (spec §0.1); none when absent. */
+  readonly maxRequestBytes?: number;
+  /** PEM files for `https://` addresses. */
+  readonly tls?: TlsFiles;
+  readonly timeouts?: Partial<EdgeTimeouts>;
 }
+
+/** How long a client may take; every value is deliberate (slowloris, stalled uploads, idle sockets). */
+export interface EdgeTimeouts {
+  /** From connection (or the end of the previous request) to the end of the request headers. */
+  readonly headersMs: number;
+  /** To receive a whole request, body included; the time to answer is not counted. */
+  readonly requestMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveMs: number;
+  /** How often node:http checks the two limits above, so they hold to within this much. */
+  readonly checkIntervalMs: number;
+}
+
+export const DEFAULT_EDGE_TIMEOUTS: EdgeTimeouts = Object.freeze({
+  headersMs: 30_000,
+  requestMs: 300_000,
+  keepAliveMs: 60_000,
+  checkIntervalMs: 1_000,
+});
+
+/** Request line plus headers; a larger head is answered 400 `Invalid HTTP message.` as TorchServe's decoder does. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+const HTTPS_ONLY = 'This TorchServe instance only accepts HTTPS requests';
 
 export interface BoundListener {
   readonly api: Api;
@@ -31,17 +63,50 @@ export interface BoundListener {
 export class HttpEdge {
   private readonly servers: Server[] = [];
   private readonly unixPaths: string[] = [];
+  /** The TCP listeners in front of https servers (those are in `servers` and never listen themselves). */
+  private readonly fronts: NetServer[] = [];
+  /** Requests received and not yet answered (graceful stop waits for them). */
+  private active = 0;
+  private stopping = false;
+  private readonly drainWaiters = new Set<() => void>();
 
   constructor(private readonly options: HttpEdgeOptions) {}
 
+  /** Stops accepting connections; requests arriving on open connections get 503. Idempotent. */
+  stopAccepting(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const front of this.fronts) front.close(() => undefined);
+    for (const s of this.servers) {
+      s.close(() => undefined);
+      s.closeIdleConnections();
+    }
+  }
+
+  /** Resolves true once every accepted request has been answered, false after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean> {
+    if (this.active === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (drained: boolean): void => {
+        clearTimeout(timer);
+        this.drainWaiters.delete(waiter);
+        resolve(drained);
+      };
+      const waiter = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.drainWaiters.add(waiter);
+    });
+  }
+
+  private finished(): void {
+    this.active--;
+    if (this.active === 0) for (const waiter of [...this.drainWaiters]) waiter();
+  }
+
   async listen(api: Api, address: ListenAddress): Promise<BoundListener> {
-    if (address.scheme === 'https') throw new Error('HTTPS listeners are not supported yet (issue #3)');
-    const server = createServer((req, res) => this.handle(api, req, res));
-    // Slow or endless headers and bodies are cut off instead of holding sockets forever.
-    server.headersTimeout = 30_000;
-    server.requestTimeout = 300_000;
-    server.keepAliveTimeout = 60_000;
-    this.servers.push(server);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(api, req, res);
+    const server: Server | NetServer =
+      address.scheme === 'https' ? await this.httpsFront(address.host, address.port, handler) : this.limited(createServer(this.serverOptions(), handler));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       if (address.scheme === 'unix') {
@@ -56,25 +121,96 @@ export class HttpEdge {
     }
     const port = (server.address() as AddressInfo).port;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    return { api, url: `http://${host}:${port}`, port };
+    return { api, url: `${address.scheme}://${host}:${port}`, port };
+  }
+
+  private timeouts(): EdgeTimeouts {
+    return { ...DEFAULT_EDGE_TIMEOUTS, ...this.options.timeouts };
+  }
+
+  private serverOptions(): { maxHeaderSize: number; connectionsCheckingInterval: number } {
+    return { maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: this.timeouts().checkIntervalMs };
+  }
+
+  /** Slow or endless heads and bodies are cut off, and what node:http cannot parse gets an error body. */
+  private limited<S extends Server>(server: S): S {
+    const timeouts = this.timeouts();
+    server.headersTimeout = timeouts.headersMs;
+    server.requestTimeout = timeouts.requestMs;
+    server.keepAliveTimeout = timeouts.keepAliveMs;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
+    this.servers.push(server);
+    return server;
+  }
+
+  /**
+   * An https listener: a TCP server that hands decrypted TLS connections to one HTTP server and plain
+   * HTTP to another that answers 403, as TorchServe does.
+   */
+  private async httpsFront(host: string, port: number, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<NetServer> {
+    const material = await loadTlsMaterial(this.options.tls ?? { certificateFile: null, privateKeyFile: null }, `https://${host}:${port}`);
+    const secure = this.limited(createServer(this.serverOptions(), handler));
+    const plain = this.limited(createServer(this.serverOptions(), (req, res) => this.refusePlainHttp(req, res)));
+    // These servers never listen themselves; 'listening' starts node:http's timeout checks for them.
+    secure.emit('listening');
+    plain.emit('listening');
+    const front = createHttpsFront(material, secure, plain, this.timeouts().headersMs);
+    this.fronts.push(front);
+    return front;
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const busy = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+    if (!socket.writable || (busy !== null && busy !== undefined) || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const error: ServeError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimedOut() : invalidHttpMessage();
+    this.options.logRefused(`Refused a request from ${socket.remoteAddress ?? '-'}: ${err.code ?? err.message}`);
+    const body = Buffer.from(prettyJson(errorBody(error)), 'utf8');
+    const head = [
+      `HTTP/1.1 ${error.status} ${error.status === 408 ? 'Request Timeout' : 'Bad Request'}`,
+      `x-request-id: ${randomUUID()}`,
+      'content-type: application/json',
+      `content-length: ${body.length}`,
+      'connection: close',
+    ].join('\r\n');
+    socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]));
+  }
+
+  private refusePlainHttp(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
+    sendStatus(res, ctx, 403, HTTPS_ONLY);
   }
 
   async close(): Promise<void> {
+    this.stopping = true;
+    const fronts = this.fronts.splice(0).map((front) => new Promise<void>((resolve) => front.close(() => resolve())));
     await Promise.all(
       this.servers.splice(0).map(
         (s) =>
           new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
+            // Connections still open after a grace period (a request body still uploading) are cut.
+            setTimeout(() => s.closeAllConnections(), 1000).unref();
           }),
       ),
     );
+    await Promise.all(fronts);
     await Promise.all(this.unixPaths.splice(0).map((p) => unlink(p).catch(() => undefined)));
   }
 
   private handle(api: Api, req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
     const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
+    if (this.stopping) {
+      sendError(res, ctx, serverStopping());
+      return;
+    }
+    this.active++;
+    res.once('close', () => this.finished());
     res.once('finish', () => {
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       this.options.onResponse?.(api, req, res.statusCode, elapsedMs);
@@ -95,6 +231,12 @@ export class HttpEdge {
       throw invalidHttpMessage();
     }
     const method = req.method ?? 'GET';
+    // As TorchServe's aggregator: an oversized body is refused before routing and the token check.
+    const maxBytes = this.options.maxRequestBytes;
+    if (maxBytes !== undefined && Number(req.headers['content-length'] ?? 0) > maxBytes) {
+      req.resume();
+      throw requestTooLarge(maxBytes);
+    }
     if (segments.length === 0 || segments[0] === 'api-description') {
       if (segments.length === 0 && method !== 'OPTIONS') throw methodNotAllowed();
       sendJson(res, ctx, 200, openApiDocument(this.options.routes, api, this.options.version));
@@ -103,7 +245,8 @@ export class HttpEdge {
     const match = matchRoute(this.options.routes, api, method, segments);
     // The token check comes before routing, as in TorchServe: without a key an unknown path is a 400.
     const auth = this.options.auth;
-    if (auth !== null) {
+    const isPublic = match.kind === 'found' && match.route.scope === 'public';
+    if (auth !== null && !isPublic && api !== 'metrics') {
       const scope = match.kind !== 'not-found' && match.route.scope === 'api' ? 'api' : api;
       if (!auth.check(scope, req.headers.authorization)) {
         this.options.logRefused(`Token authorization refused: ${req.socket.remoteAddress ?? '-'} ${method} ${url.pathname} (${scope} key)`);

@@ -43,8 +43,11 @@ function failStream(ex: Exchange, error: ServeError): void {
     sendError(ex.res, ex.ctx, error);
     return;
   }
-  // Headers are gone: the only honest signal left is to break the chunked stream.
-  ex.res.destroy(error);
+  // Headers are gone: the only honest signal left is to break the chunked stream (no final empty
+  // chunk). Ending the socket rather than destroying it first delivers the chunks already written.
+  const socket = ex.res.socket;
+  if (socket === null) ex.res.destroy(error);
+  else socket.end();
 }
 
 async function predict(ex: Exchange, deps: InferenceRouteDeps, explain: boolean, name: string, version: string | null, urlPath: string | null): Promise<void> {

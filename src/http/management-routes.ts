@@ -32,6 +32,7 @@ const REGISTER_QUERY: readonly QueryParam[] = [
   { name: 'synchronous', type: 'boolean', description: 'Wait for the workers to start (default true)' },
   { name: 'response_timeout', type: 'integer', description: 'Seconds a worker may take to answer (default 120)' },
   { name: 'startup_timeout', type: 'integer', description: 'Seconds a worker may take to load (default 120)' },
+  { name: 's3_sse_kms', type: 'boolean', description: 'Sign the download with AWS SigV4 (SSE-KMS encrypted S3 objects; default false)' },
 ];
 
 const SCALE_QUERY: readonly QueryParam[] = [
@@ -142,6 +143,7 @@ export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerMod
                 runtime: stringParam(query, 'runtime'),
                 requested: requested(query, defaultWorkersPerModel),
                 synchronous: boolParam(query, 'synchronous', true),
+                s3SseKms: boolParam(query, 's3_sse_kms', false),
               }),
             );
           },

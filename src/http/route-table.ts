@@ -3,7 +3,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseContext } from './respond.js';
 
-export type Api = 'inference' | 'management';
+/** `metrics`: the metrics listener, which never asks for a token (spec §10.1). */
+export type Api = 'inference' | 'management' | 'metrics';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'OPTIONS';
 
 export interface Exchange {
@@ -36,8 +37,8 @@ export interface Route {
   readonly path: string;
   /** Extra segments are allowed and collected as `rest`. */
   readonly openEnded?: boolean;
-  /** The key that guards the route; the listener's own API key when absent. */
-  readonly scope?: 'api';
+  /** The key that guards the route; the listener's own API key when absent; `public`: no key (health probes). */
+  readonly scope?: 'api' | 'public';
   /** `ANY` answers every method (prediction routes do not check the method). */
   readonly operations: Partial<Record<Method | 'ANY', Operation>>;
 }

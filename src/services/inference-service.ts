@@ -5,13 +5,37 @@ import { Job, type JobSink } from '../batching/job.js';
 import type { InferenceRequest, ResponseEntry } from '../protocol/messages.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ServedModel } from './served-model.js';
+import { healthProblems } from './server-health.js';
 
 export type Health = 'Healthy' | 'Unhealthy';
+
+/** Observers of predictions (metrics listen here); every method is optional and must not throw. */
+export interface InferenceEvents {
+  /** A prediction for a known model version, before it is queued: counted even when the queue refuses it. */
+  predictionReceived?(job: Job, modelName: string, modelVersion: string, requestedVersion: string | null): void;
+  /** The prediction's final answer: `ok` for a result, false for an error. */
+  predictionAnswered?(job: Job, ok: boolean): void;
+}
+
+/** Tells `events` about the final answer, then passes every answer on. */
+function observedSink(sink: JobSink, events: InferenceEvents, job: () => Job): JobSink {
+  return {
+    reply: (entry, last) => {
+      if (last) events.predictionAnswered?.(job(), true);
+      sink.reply(entry, last);
+    },
+    fail: (error) => {
+      events.predictionAnswered?.(job(), false);
+      sink.fail(error);
+    },
+  };
+}
 
 export class InferenceService {
   constructor(
     private readonly registry: ModelRegistry<ServedModel>,
     private readonly clock: Clock,
+    private readonly events: InferenceEvents = {},
   ) {}
 
   /**
@@ -20,7 +44,8 @@ export class InferenceService {
    */
   submit(name: string, version: string | null, request: InferenceRequest, sink: JobSink): () => void {
     const model = this.registry.get(name, version ?? undefined);
-    const job = new Job(request, 'predict', this.clock.now(), sink);
+    const job: Job = new Job(request, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
+    this.events.predictionReceived?.(job, model.name, model.version, version);
     if (model.pool.size === 0 || !model.queue.offer(job)) throw noWorker(name, version ?? undefined);
     return () => {
       if (model.queue.remove(job)) job.cancelled = true;
@@ -46,12 +71,8 @@ export class InferenceService {
     });
   }
 
-  /** Unhealthy when a model's default version has fewer healthy workers than its minimum. */
+  /** Unhealthy while any model version has fewer ready workers than its minimum (see server-health.ts). */
   ping(): Health {
-    for (const name of this.registry.names()) {
-      const model = this.registry.get(name);
-      if (model.pool.healthyCount() < model.workers.min) return 'Unhealthy';
-    }
-    return 'Healthy';
+    return healthProblems(this.registry).length === 0 ? 'Healthy' : 'Unhealthy';
   }
 }

@@ -28,6 +28,8 @@ export interface RegisterParams {
   readonly runtime: string | null;
   readonly requested: RequestedSettings;
   readonly synchronous: boolean;
+  /** s3_sse_kms: sign the http(s) download with AWS SigV4 (spec §1.3). */
+  readonly s3SseKms?: boolean;
 }
 
 export interface ScaleParams {
@@ -80,6 +82,7 @@ export class ManagementService {
       requested: params.requested,
       trusted: false,
       loadedAtStartup: false,
+      ...(params.s3SseKms === undefined ? {} : { s3SseKms: params.s3SseKms }),
     });
     const { min, max } = model.workers;
     if (min <= 0) {

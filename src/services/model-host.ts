@@ -1,13 +1,19 @@
 // Turns a model source (url + registration parameters) into a running ServedModel, and takes
 // one down again. Shared by the register API, startup loading and snapshot restore.
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { openArchive, type ArchiveLimits, type ModelArchive } from '../archive/model-archive.js';
+import type { ModelSourceSettings } from '../archive/aws-environment.js';
+import { installPythonDependencies } from '../workers/python-dependencies.js';
 import { requireModelName, type Runtime } from '../archive/manifest.js';
-import { invalidRuntime, modelUnloaded, versionConflict } from '../errors.js';
+import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict } from '../errors.js';
 import type { Clock } from '../batching/clock.js';
 import { JobQueue } from '../batching/job-queue.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { workerLaunch, type LaunchSettings } from '../workers/launch.js';
-import { WorkerPool } from '../workers/worker-pool.js';
+import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';
+import { WorkerPool, type PoolEvents } from '../workers/worker-pool.js';
+import { autoscaleSettings, type AutoscaleSettings } from '../workers/autoscaler.js';
 import {
   resolveModelSettings,
   type ConfiguredSettings,
@@ -29,6 +35,14 @@ export interface HostSettings {
   readonly limitMaxImagePixels: boolean;
   readonly maxResponseBytes: number;
   readonly launch: LaunchSettings;
+  /** Server-wide autoscaling timings; model-config.yaml may override them per model. */
+  readonly autoscale?: AutoscaleSettings;
+  /** AWS settings for s3_sse_kms and s3:// model URLs; download progress. */
+  readonly modelSources?: ModelSourceSettings;
+  /** install_py_dep_per_model: pip-install each archive's requirementsFile at registration. */
+  readonly installPyDepPerModel?: boolean;
+  /** Where pip's output and download progress are logged. */
+  readonly log?: (line: string) => void;
 }
 
 export interface ModelSource {
@@ -42,6 +56,8 @@ export interface ModelSource {
   /** Operator-named (startup) sources may point anywhere; API sources stay in the model store. */
   readonly trusted: boolean;
   readonly loadedAtStartup: boolean;
+  /** Register parameter s3_sse_kms: sign the http(s) download with AWS SigV4. */
+  readonly s3SseKms?: boolean;
 }
 
 export type WorkerLog = (model: string, version: string, workerId: number, line: string, stream: 'stdout' | 'stderr') => void;
@@ -55,7 +71,11 @@ export class ModelHost {
     private readonly clock: Clock,
     private readonly nextWorkerId: () => number,
     private readonly workerLog: WorkerLog,
+    private readonly poolEvents?: PoolEvents,
   ) {}
+
+  /** Per-model dependency folders (install_py_dep_per_model), removed with their model. */
+  readonly #dependencyDirs = new Map<ServedModel, string>();
 
   /** Opens the archive and registers the version (no workers yet). Nothing is left behind on failure. */
   async add(source: ModelSource): Promise<ServedModel> {
@@ -68,9 +88,16 @@ export class ModelHost {
       tmpRoot: this.settings.tmpRoot,
       trusted: source.trusted,
       limits: this.settings.archiveLimits,
+      ...(source.s3SseKms === undefined ? {} : { s3SseKms: source.s3SseKms }),
+      ...(this.settings.modelSources === undefined ? {} : { sources: this.settings.modelSources }),
     });
     try {
-      const model = this.build(source, archive);
+      const dependencyDir = this.dependencyDirFor(archive);
+      const model = this.build(source, archive, dependencyDir);
+      if (dependencyDir !== null && (model.runtime === 'python' || model.runtime === 'python3' || model.runtime === 'LSP')) {
+        await this.installDependencies(model, archive, dependencyDir);
+        this.#dependencyDirs.set(model, dependencyDir);
+      }
       this.registry.add(model.name, model.version, model);
       return model;
     } catch (err) {
@@ -87,15 +114,46 @@ export class ModelHost {
     model.queue.failAll(modelUnloaded(model.name));
     await model.archive.close();
     await model.archive.removeDownloaded();
+    const dependencyDir = this.#dependencyDirs.get(model);
+    this.#dependencyDirs.delete(model);
+    if (dependencyDir !== undefined) await rm(dependencyDir, { recursive: true, force: true });
   }
 
-  private build(source: ModelSource, archive: ModelArchive): ServedModel {
+  private dependencyDirFor(archive: ModelArchive): string | null {
+    const requirements = archive.manifest.model.requirementsFile;
+    if (this.settings.installPyDepPerModel !== true || requirements === undefined || requirements === '') return null;
+    return path.join(this.settings.tmpRoot, 'dependencies', randomUUID().replaceAll('-', ''));
+  }
+
+  private async installDependencies(model: ServedModel, archive: ModelArchive, targetDir: string): Promise<void> {
+    const requirementsFile = path.resolve(archive.dir, archive.manifest.model.requirementsFile ?? '');
+    if (!requirementsFile.startsWith(archive.dir + path.sep)) throw customPipInstallFailed(model.name);
+    try {
+      await installPythonDependencies({
+        python: this.settings.launch.python,
+        requirementsFile,
+        targetDir,
+        env: this.settings.launch.baseEnv,
+        cwd: archive.dir,
+        log: (line) => this.settings.log?.(`${model.name} ${model.version}: ${line}`),
+      });
+    } catch (err) {
+      await model.pool.close();
+      this.settings.log?.(`Installing the dependencies of ${model.name} ${model.version} failed: ${(err as Error).message}`);
+      throw customPipInstallFailed(model.name, err);
+    }
+  }
+
+  private build(source: ModelSource, archive: ModelArchive, dependencyDir: string | null = null): ServedModel {
     const manifest = archive.manifest;
     const name = requireModelName(source.modelName ?? manifest.model.modelName ?? source.fallbackName);
     const version = manifest.model.modelVersion;
     if (this.registry.has(name, version)) throw versionConflict(name, version);
-    const runtime = (source.runtime as Runtime | null) ?? manifest.runtime;
-    const handler = source.handler ?? manifest.model.handler ?? this.settings.defaultServiceHandler ?? '';
+    const { runtime, handler } = selectRuntime(
+      (source.runtime as Runtime | null) ?? manifest.runtime,
+      source.handler ?? manifest.model.handler ?? this.settings.defaultServiceHandler ?? '',
+      manifest.model.serializedFile,
+    );
     const settings = resolveModelSettings(
       source.requested,
       archive.config,
@@ -116,19 +174,21 @@ export class ModelHost {
           envelope: manifest.model.envelope ?? this.settings.serviceEnvelope ?? '',
           limitMaxImagePixels: this.settings.limitMaxImagePixels,
         },
-        launch: workerLaunch(runtime, archive.dir, handler, this.settings.launch),
+        launch: workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir)),
         batchSize: Math.max(1, settings.batchSize),
         maxBatchDelayMs: Math.max(0, settings.maxBatchDelayMs),
         responseTimeoutMs: settings.responseTimeoutSec * 1000,
         startupTimeoutMs: settings.startupTimeoutSec * 1000,
         maxRetryTimeoutSec: settings.maxRetryTimeoutSec,
         maxResponseBytes: this.settings.maxResponseBytes,
+        ...(this.settings.autoscale === undefined ? {} : { autoscale: autoscaleSettings(this.settings.autoscale, archive.config?.raw ?? null) }),
       },
       {
         queue,
         clock: this.clock,
         nextWorkerId: this.nextWorkerId,
         log: (id, line, stream) => this.workerLog(name, version, id, line, stream),
+        events: this.poolEvents,
       },
     );
     return {
@@ -144,4 +204,12 @@ export class ModelHost {
       workers: { min: settings.minWorkers, max: settings.maxWorkers },
     };
   }
+}
+
+/** The launch settings with `dir` (a model's installed dependencies) first on the inherited PYTHONPATH. */
+function withPythonPath(launch: LaunchSettings, dir: string | null): LaunchSettings {
+  if (dir === null) return launch;
+  const inherited = launch.baseEnv.PYTHONPATH;
+  const pythonPath = inherited === undefined || inherited === '' ? dir : `${dir}${path.delimiter}${inherited}`;
+  return { ...launch, baseEnv: { ...launch.baseEnv, PYTHONPATH: pythonPath } };
 }

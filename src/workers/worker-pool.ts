@@ -3,8 +3,10 @@
 import { workersFailedToStart, isServeError, type ServeError } from '../errors.js';
 import type { Clock } from '../batching/clock.js';
 import type { JobQueue } from '../batching/job-queue.js';
+import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';
 import { WorkerProcess, type WorkerLaunch } from './worker-process.js';
+import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.js';
 
 /** TorchServe's retry delays in seconds; the index advances before use. */
 const BACK_OFF_SEC = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
@@ -20,6 +22,8 @@ export interface PoolSpec {
   readonly startupTimeoutMs: number;
   readonly maxRetryTimeoutSec: number;
   readonly maxResponseBytes: number;
+  /** Load-based scaling between min and max (autoscaler.ts); none when absent. */
+  readonly autoscale?: AutoscaleSettings;
 }
 
 export interface PoolDeps {
@@ -27,6 +31,18 @@ export interface PoolDeps {
   readonly clock: Clock;
   readonly nextWorkerId: () => number;
   readonly log: (workerId: number, line: string, stream: 'stdout' | 'stderr') => void;
+  readonly events?: PoolEvents;
+}
+
+/** Observers of a pool (metrics listen here); every method is optional and must not throw. */
+export interface PoolEvents {
+  workerLoaded?(modelName: string, modelVersion: string, workerId: number, loadMs: number): void;
+  /** A worker is started again after its process failed (crash, timeout, failed load). */
+  workerRestarting?(modelName: string, modelVersion: string, workerId: number): void;
+  /** A batch left the queue for a worker. */
+  batchTaken?(modelName: string, modelVersion: string, batch: readonly Job[]): void;
+  /** The batch's frame is written to the worker; what follows is the worker's time. */
+  batchSent?(modelName: string, modelVersion: string, batch: readonly Job[]): void;
 }
 
 export interface WorkerInfo {
@@ -42,6 +58,7 @@ class WorkerSlot {
   process: WorkerProcess | null = null;
   readonly created = new Date();
   readonly stop = new AbortController();
+  stopNow = false;
   loaded = false;
   failingSinceMs: number | null = null;
   backOffIndex = 0;
@@ -61,11 +78,17 @@ class WorkerSlot {
 export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
   private closed = false;
+  /** The targets of the last scale(); the autoscaler moves the size inside them. */
+  private bounds = { min: 0, max: 0 };
+  private readonly autoscaler: Autoscaler | null;
 
   constructor(
     private readonly spec: PoolSpec,
     private readonly deps: PoolDeps,
-  ) {}
+  ) {
+    this.autoscaler =
+      spec.autoscale === undefined ? null : new Autoscaler(spec.autoscale, deps.clock, () => this.load(), (step) => this.autoscale(step));
+  }
 
   get size(): number {
     return this.slots.length;
@@ -76,6 +99,8 @@ export class WorkerPool {
    * the newest down to max. Resolves when the started workers loaded, rejects when one failed.
    */
   async scale(min: number, max: number): Promise<void> {
+    this.bounds = { min, max };
+    if (!this.closed) this.autoscaler?.update(min, max);
     const started: WorkerSlot[] = [];
     while (!this.closed && this.slots.length < min) {
       const slot = new WorkerSlot(this.deps.nextWorkerId());
@@ -105,6 +130,11 @@ export class WorkerPool {
     ).length;
   }
 
+  /** Workers running a batch now. */
+  busyCount(): number {
+    return this.slots.filter((s) => s.process?.state.kind === 'busy').length;
+  }
+
   readyCount(): number {
     return this.slots.filter((s) => s.process?.state.kind === 'ready' || s.process?.state.kind === 'busy').length;
   }
@@ -130,13 +160,45 @@ export class WorkerPool {
     return this.slots.flatMap((s) => (s.process && s.process.state.kind !== 'dead' ? [s.process.pid] : []));
   }
 
-  /** Stops every worker (each finishes its current batch first). Idempotent. */
+  /** Stops every worker at once; a batch still running fails with "Worker died.". Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.splice(0).map((s) => this.stopSlot(s)));
+    this.autoscaler?.close();
+    await Promise.all(this.slots.splice(0).map((s) => this.stopSlot(s, 'now')));
   }
 
-  private async stopSlot(slot: WorkerSlot): Promise<void> {
+  private load(): PoolLoad {
+    let idle = 0;
+    let starting = 0;
+    for (const s of this.slots) {
+      const kind = s.process?.state.kind;
+      if (kind === 'ready') idle++;
+      else if (kind !== 'busy') starting++;
+    }
+    return { size: this.slots.length, min: this.bounds.min, max: this.bounds.max, queued: this.deps.queue.pending, idle, starting };
+  }
+
+  /** One worker more, or one idle worker fewer, never outside the bounds of the last scale(). */
+  private autoscale(step: 'up' | 'down'): void {
+    if (this.closed) return;
+    if (step === 'up' && this.slots.length < this.bounds.max) {
+      const slot = new WorkerSlot(this.deps.nextWorkerId());
+      this.slots.push(slot);
+      slot.done = this.runSlot(slot);
+      this.deps.log(slot.id, `Autoscaling ${this.spec.modelName} ${this.spec.version} up to ${this.slots.length} workers: requests are waiting`, 'stdout');
+    } else if (step === 'down' && this.slots.length > this.bounds.min) {
+      let index = this.slots.length - 1;
+      while (index >= 0 && this.slots[index]?.process?.state.kind !== 'ready') index--;
+      if (index < 0) return;
+      const [slot] = this.slots.splice(index, 1) as [WorkerSlot];
+      this.deps.log(slot.id, `Autoscaling ${this.spec.modelName} ${this.spec.version} down to ${this.slots.length} workers: idle`, 'stdout');
+      void this.stopSlot(slot);
+    }
+  }
+
+  /** `after-batch` lets a busy worker finish its batch (scaling down); `now` stops it at once. */
+  private async stopSlot(slot: WorkerSlot, when: 'after-batch' | 'now' = 'after-batch'): Promise<void> {
+    slot.stopNow = when === 'now';
     slot.stop.abort();
     slot.settleFirstLoad(workersFailedToStart(this.spec.modelName, this.spec.version));
     await slot.done;
@@ -145,6 +207,7 @@ export class WorkerPool {
   private async runSlot(slot: WorkerSlot): Promise<void> {
     const { spec, deps } = this;
     while (!slot.stop.signal.aborted) {
+      const startedMs = deps.clock.now();
       const proc = new WorkerProcess(slot.id, spec.launch, {
         maxResponseBytes: spec.maxResponseBytes,
         clock: deps.clock,
@@ -153,7 +216,10 @@ export class WorkerPool {
       slot.process = proc;
       const died = new AbortController();
       void proc.exited.then(() => died.abort());
-      const onStop = (): void => void proc.stop();
+      // A busy worker being scaled away finishes its batch; the loop below then stops it.
+      const onStop = (): void => {
+        if (slot.stopNow || proc.state.kind !== 'busy') void proc.stop();
+      };
       slot.stop.signal.addEventListener('abort', onStop, { once: true });
       try {
         await proc.load(spec.load, spec.startupTimeoutMs);
@@ -161,11 +227,15 @@ export class WorkerPool {
         slot.failingSinceMs = null;
         slot.backOffIndex = 0;
         slot.settleFirstLoad(null);
+        deps.events?.workerLoaded?.(spec.modelName, spec.version, slot.id, deps.clock.now() - startedMs);
         const signal = AbortSignal.any([slot.stop.signal, died.signal]);
         for (;;) {
           const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
           if (batch === null) break;
-          await proc.run(batch, spec.responseTimeoutMs);
+          deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
+          const running = proc.run(batch, spec.responseTimeoutMs);
+          deps.events?.batchSent?.(spec.modelName, spec.version, batch);
+          await running;
         }
       } catch (err) {
         const error = isServeError(err) ? err : workersFailedToStart(spec.modelName, spec.version);
@@ -180,6 +250,7 @@ export class WorkerPool {
       proc.kill();
       await proc.exited;
       if (!(await this.backOff(slot))) break;
+      deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
     }
   }
 

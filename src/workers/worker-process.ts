@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { workerDied, workerFailure, internal, type ServeError } from '../errors.js';
+import { workerDied, workerFailure, internal, responseTooLarge, type ServeError } from '../errors.js';
 import { decodeInferReply, decodeLoadReply, encodeInference, encodeLoad, ProtocolError } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { expectsMore, type LoadMessage } from '../protocol/messages.js';
@@ -168,8 +168,19 @@ export class WorkerProcess {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.options.onOutput(`Invalid frame from worker: ${message}`, 'stderr');
+      this.failOversized(message);
       this.kill();
     }
+  }
+
+  /** A reply over max_response_size fails its batch with an error that says so, not "Worker died.". */
+  private failOversized(message: string): void {
+    const size = /Message size exceed limit: (\d+)/.exec(message)?.[1];
+    const pending = this.pending;
+    if (size === undefined || pending?.kind !== 'batch') return;
+    const error = responseTooLarge(Number(size));
+    for (const job of pending.jobs.values()) job.fail(error);
+    pending.jobs.clear();
   }
 
   private onFrame(payload: Buffer): void {
