@@ -3,10 +3,10 @@
 import { parseArgs } from 'node:util';
 
 export type ArchiveFormat = 'default' | 'tgz' | 'no-archive' | 'zip-store';
-export type ArchiverRuntime = 'python' | 'python3' | 'LSP';
+export type ArchiverRuntime = 'python' | 'python3' | 'LSP' | 'node';
 
 export const ARCHIVE_FORMATS: readonly ArchiveFormat[] = ['default', 'tgz', 'no-archive', 'zip-store'];
-export const ARCHIVER_RUNTIMES: readonly ArchiverRuntime[] = ['python', 'python3', 'LSP'];
+export const ARCHIVER_RUNTIMES: readonly ArchiverRuntime[] = ['python', 'python3', 'LSP', 'node'];
 
 export interface ArchiverOptions {
   readonly modelName: string;
@@ -44,7 +44,7 @@ Options:
   --serialized-file FILE       weights: a TorchScript .pt, a state dict for --model-file, an .onnx file
   --model-file FILE            Python file with the model class (eager mode)
   --extra-files LIST           comma-separated files, folders (their contents) or glob patterns
-  --runtime RUNTIME            python (default), python3 or LSP
+  --runtime RUNTIME            python (default), python3, LSP, or node (Lantern's TypeScript/JavaScript workers)
   --export-path DIR            existing folder to write the archive to (default: the current folder)
   --archive-format FORMAT      default (.mar, deflated), zip-store (.mar, stored), tgz (.tar.gz),
                                no-archive (a folder)

@@ -34,6 +34,10 @@ export const BUILTIN_PYTHON_HANDLERS: readonly string[] = [
   'trt_llm_handler',
 ];
 const BUILTIN_LSP_HANDLERS: readonly string[] = ['BaseHandler', 'TorchScriptHandler'];
+/** Lantern's Node worker built-ins (docs/handlers.md). */
+const BUILTIN_NODE_HANDLERS: readonly string[] = ['onnx', 'echo'];
+/** Handler files the Node worker runs whatever runtime the manifest names (src/workers/launch.ts). */
+const NODE_HANDLER_FILE = /\.(?:[cm]?js|m?ts)$/;
 const SKIPPED_DIRS = new Set(['__MACOSX', '__pycache__']);
 
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_\-.]*$/;
@@ -61,7 +65,8 @@ export async function planArchive(options: ArchiverOptions, cwd: string): Promis
   await single('--serialized-file', options.serializedFile);
   const handlerFile = handlerFileOf(options);
   if (handlerFile !== null) {
-    const builtins = options.runtime === 'LSP' ? BUILTIN_LSP_HANDLERS : BUILTIN_PYTHON_HANDLERS;
+    const builtins =
+      options.runtime === 'LSP' ? BUILTIN_LSP_HANDLERS : options.runtime === 'node' ? BUILTIN_NODE_HANDLERS : BUILTIN_PYTHON_HANDLERS;
     const hint = `; it is neither a file nor a built-in handler (${builtins.join(', ')})`;
     put(await singleFile('--handler', handlerFile, cwd, hint));
   }
@@ -82,6 +87,9 @@ export function handlerFileOf(options: Pick<ArchiverOptions, 'handler' | 'runtim
     if (BUILTIN_LSP_HANDLERS.includes(handler)) return null;
     return file.endsWith('.so') || file.endsWith('.dylib') ? file : `${file}${process.platform === 'darwin' ? '.dylib' : '.so'}`;
   }
+  if (BUILTIN_NODE_HANDLERS.includes(handler)) return null;
+  if (NODE_HANDLER_FILE.test(file)) return file;
+  if (runtime === 'node') throw new ArchiverError(`--handler: a node handler is a .js, .cjs, .mjs, .ts or .mts file, or one of ${BUILTIN_NODE_HANDLERS.join(', ')}`);
   if (BUILTIN_PYTHON_HANDLERS.includes(handler)) return null;
   return file.endsWith('.py') ? file : `${file}.py`;
 }

@@ -5,12 +5,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { ListenAddress } from '../config/listen-address.js';
-import { requestTimedOut, requestTooLarge, type ServeError } from '../errors.js';
-import { invalidHttpMessage, methodNotAllowed, resourceNotFound, serverStopping, tokenAuthenticationFailed, tokenAuthorizationFailed } from '../errors.js';
+import {
+  invalidHttpMessage,
+  methodNotAllowed,
+  requestTimedOut,
+  requestTooLarge,
+  resourceNotFound,
+  serverStopping,
+  tokenAuthenticationFailed,
+  tokenAuthorizationFailed,
+  type ServeError,
+} from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
 import { openApiDocument } from './openapi.js';
-import { sendError, sendJson, type CorsSettings, type ResponseContext } from './respond.js';
-import { errorBody, prettyJson, sendStatus } from './respond.js';
+import { errorBody, prettyJson, sendError, sendJson, sendStatus, type CorsSettings, type ResponseContext } from './respond.js';
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
 
