@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { Config } from './config/load-config.js';
+import type { ListenAddress } from './config/listen-address.js';
 import { listStoreModels } from './archive/store-scan.js';
 import { systemClock, type Clock } from './batching/clock.js';
 import { ModelRegistry } from './registry/model-registry.js';
@@ -61,6 +62,11 @@ function snapshotProperties(config: Config, modelStore: string | null, options: 
   properties.set('version', VERSION);
   if (options.configFile) properties.set('tsConfigFile', options.configFile);
   return properties;
+}
+
+/** Equal inference and management addresses share one listener, as in TorchServe (port 0 never does). */
+function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
+  return a.scheme === b.scheme && a.host === b.host && a.path === b.path && a.port === b.port && a.port !== 0;
 }
 
 export interface RunningServer {
@@ -248,8 +254,9 @@ export async function startServer(config: Config, environment: ServerEnvironment
     // The keys exist on disk before any listener accepts a request.
     await auth?.writeKeyFile();
     const listeners = [
-      await edge.listen('inference', config.inference_address),
-      await edge.listen('management', config.management_address),
+      ...(sameAddress(config.inference_address, config.management_address)
+        ? await edge.listenShared(['inference', 'management'], config.inference_address)
+        : [await edge.listen('inference', config.inference_address), await edge.listen('management', config.management_address)]),
       ...(config.enable_metrics_api ? [await edge.listen('metrics', config.metrics_address)] : []),
       await grpc.listen('grpc-inference', config.grpc_inference_address, config.grpc_inference_port),
       await grpc.listen('grpc-management', config.grpc_management_address, config.grpc_management_port),

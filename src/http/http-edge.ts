@@ -112,7 +112,15 @@ export class HttpEdge {
   }
 
   async listen(api: Api, address: ListenAddress): Promise<BoundListener> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(api, req, res);
+    return (await this.listenShared([api], address))[0] as BoundListener;
+  }
+
+  /**
+   * One listener for several APIs (TorchServe's shared "ALL" listener when the inference and
+   * management addresses are equal); returns one entry per API served.
+   */
+  async listenShared(served: readonly Api[], address: ListenAddress): Promise<BoundListener[]> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(served, req, res);
     const server: Server | NetServer =
       address.scheme === 'https' ? await this.httpsFront(address.host, address.port, handler) : this.limited(createServer(this.serverOptions(), handler));
     await new Promise<void>((resolve, reject) => {
@@ -125,11 +133,11 @@ export class HttpEdge {
     });
     if (address.scheme === 'unix') {
       this.unixPaths.push(address.path);
-      return { api, url: `unix:${address.path}`, port: null };
+      return served.map((api) => ({ api, url: `unix:${address.path}`, port: null }));
     }
     const port = (server.address() as AddressInfo).port;
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    return { api, url: `${address.scheme}://${host}:${port}`, port };
+    return served.map((api) => ({ api, url: `${address.scheme}://${host}:${port}`, port }));
   }
 
   private timeouts(): EdgeTimeouts {
@@ -210,7 +218,7 @@ export class HttpEdge {
     await Promise.all(this.unixPaths.splice(0).map((p) => unlink(p).catch(() => undefined)));
   }
 
-  private handle(api: Api, req: IncomingMessage, res: ServerResponse): void {
+  private handle(apis: readonly Api[], req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
     const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
     if (this.stopping) {
@@ -221,15 +229,15 @@ export class HttpEdge {
     res.once('close', () => this.finished());
     res.once('finish', () => {
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-      this.options.onResponse?.(api, req, res.statusCode, elapsedMs);
+      this.options.onResponse?.(apis[0] as Api, req, res.statusCode, elapsedMs);
     });
-    this.route(api, req, res, ctx).catch((err: unknown) => {
+    this.route(apis, req, res, ctx).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, ctx, err);
       else res.destroy(err instanceof Error ? err : undefined);
     });
   }
 
-  private async route(api: Api, req: IncomingMessage, res: ServerResponse, ctx: ResponseContext): Promise<void> {
+  private async route(apis: readonly Api[], req: IncomingMessage, res: ServerResponse, ctx: ResponseContext): Promise<void> {
     let url: URL;
     let segments: string[];
     try {
@@ -247,10 +255,16 @@ export class HttpEdge {
     }
     if (segments.length === 0 || segments[0] === 'api-description') {
       if (segments.length === 0 && method !== 'OPTIONS') throw methodNotAllowed();
-      sendJson(res, ctx, 200, openApiDocument(this.options.routes, api, this.options.version));
+      sendJson(res, ctx, 200, openApiDocument(this.options.routes, apis, this.options.version));
       return;
     }
-    const match = matchRoute(this.options.routes, api, method, segments);
+    // On a shared listener the inference routes are tried first, then the management ones.
+    let match = matchRoute(this.options.routes, apis[0] as Api, method, segments);
+    for (const other of apis.slice(1)) {
+      if (match.kind !== 'not-found') break;
+      match = matchRoute(this.options.routes, other, method, segments);
+    }
+    const api = match.kind === 'not-found' ? (apis[0] as Api) : match.route.api;
     // The token check comes before routing, as in TorchServe: without a key an unknown path is a 400.
     const auth = this.options.auth;
     const isPublic = match.kind === 'found' && match.route.scope === 'public';

@@ -31,7 +31,8 @@ function operationObject(route: Route, method: string, summary: string, query: r
   };
 }
 
-export function openApiDocument(routes: readonly Route[], api: Api, version: string): object {
+export function openApiDocument(routes: readonly Route[], apis: Api | readonly Api[], version: string): object {
+  const served: readonly Api[] = typeof apis === 'string' ? [apis] : apis;
   const paths: Record<string, Record<string, object>> = {
     '/': {
       options: {
@@ -42,7 +43,7 @@ export function openApiDocument(routes: readonly Route[], api: Api, version: str
     },
   };
   for (const route of routes) {
-    if (route.api !== api) continue;
+    if (!served.includes(route.api)) continue;
     const item: Record<string, object> = {};
     for (const [method, op] of Object.entries(route.operations)) {
       if (op === undefined) continue;
