@@ -221,6 +221,8 @@ describe('the lantern command and the key file', () => {
       'inference_address=http://127.0.0.1:0',
       'management_address=http://127.0.0.1:0',
       'metrics_address=http://127.0.0.1:0',
+      'grpc_inference_port=0',
+      'grpc_management_port=0',
       `model_store=${path.join(dir, 'store')}`,
       ...extraConfig,
     ];

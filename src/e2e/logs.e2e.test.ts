@@ -21,6 +21,8 @@ async function runServer(tmp: string, properties: readonly string[], exercise: (
     'inference_address=http://127.0.0.1:0',
     'management_address=http://127.0.0.1:0',
     'metrics_address=http://127.0.0.1:0',
+    'grpc_inference_port=0',
+    'grpc_management_port=0',
     `model_store=${store}`,
     'load_models=m.mar',
     'default_workers_per_model=1',
