@@ -52,6 +52,7 @@ export class HandlerContext {
   readonly systemProperties: SystemProperties;
   readonly metrics: WorkerMetrics;
   private requests: RequestState[] = [];
+  private intermediateSink: ((outputs: readonly unknown[]) => Promise<void>) | null = null;
 
   constructor(settings: ContextSettings) {
     this.modelName = settings.modelName;
@@ -126,6 +127,23 @@ export class HandlerContext {
 
   getResponseHeaders(idx: number): ReadonlyMap<string, string> {
     return this.request(idx).response.headers;
+  }
+
+  /** Where intermediate replies go (set by the worker once its socket is open). */
+  setIntermediateSink(sink: (outputs: readonly unknown[]) => Promise<void>): void {
+    this.intermediateSink = sink;
+  }
+
+  /**
+   * Streams a partial answer for every request of the current batch now (one output per request),
+   * as TorchServe's send_intermediate_predict_response; what `handle` returns is the last part.
+   */
+  async sendIntermediateResponse(outputs: readonly unknown[]): Promise<void> {
+    if (this.intermediateSink === null || this.requests.length === 0) throw new Error('No request is being served');
+    if (outputs.length !== this.requests.length) {
+      throw new RangeError(`sendIntermediateResponse needs one output per request (${this.requests.length}), got ${outputs.length}`);
+    }
+    await this.intermediateSink(outputs);
   }
 
   /** The response fields of request `idx` (used by the worker to build the reply). */

@@ -1,6 +1,6 @@
 // The predict path of the Node worker: decode a batch, call the handler, build the reply, and
 // map failures to the codes and messages the Python worker uses (lantern_worker/service.py).
-import type { InferReply, InferenceRequest, ResponseEntry } from '../protocol/messages.js';
+import { STREAM_NEXT_HEADER, type InferReply, type InferenceRequest, type ResponseEntry } from '../protocol/messages.js';
 import { prepareBatch, type BatchRow } from './batch-input.js';
 import type { HandlerContext } from './handler-context.js';
 
@@ -92,6 +92,19 @@ function entryOf(context: HandlerContext, idx: number, requestId: string, body: 
     headers: [...response.headers],
     body,
   };
+}
+
+/**
+ * An intermediate (streamed) reply for the current batch: each entry says `ts_stream_next: true`, and
+ * the final reply for those requests will say `false` (docs/protocol.md, Streaming).
+ */
+export function intermediateReply(context: HandlerContext, outputs: readonly unknown[]): InferReply {
+  const responses = outputs.map((value, idx) => {
+    const entry = entryOf(context, idx, context.getRequestId(idx) as string, encodeBody(value));
+    context.responseOf(idx).headers.set(STREAM_NEXT_HEADER, 'false');
+    return { ...entry, headers: [...entry.headers.filter(([k]) => k !== STREAM_NEXT_HEADER), [STREAM_NEXT_HEADER, 'true'] as const] };
+  });
+  return { code: 200, message: SUCCESS_MESSAGE, responses };
 }
 
 export interface PredictOptions {

@@ -11,7 +11,7 @@ import { decodeInputEnabled } from './batch-input.js';
 import { HandlerContext } from './handler-context.js';
 import { loadHandler } from './handler-loader.js';
 import { readManifest, readModelYamlConfig } from './model-files.js';
-import { errorReply, predict, type LoadedHandler } from './predict.js';
+import { errorReply, intermediateReply, predict, type LoadedHandler } from './predict.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
 const SOCKET_FD = 3;
@@ -98,6 +98,13 @@ class WorkerSession {
       this.socket.write(encodeLoadReply({ code, message: describeError(err) }), () => process.exit(1));
       return;
     }
+    const { context } = this.loaded;
+    context.setIntermediateSink(
+      (outputs) =>
+        new Promise<void>((resolve, reject) => {
+          this.socket.write(encodeInferReply(intermediateReply(context, outputs)), (err) => (err ? reject(err) : resolve()));
+        }),
+    );
     this.socket.write(encodeLoadReply({ code: 200, message: `loaded model ${msg.modelName}` }));
     process.stdout.write(`Model ${msg.modelName} loaded.\n`);
   }
