@@ -77,8 +77,9 @@ export const urlNotAllowed = (url: string): ServeError =>
   new ServeError(404, 'ModelNotFoundException', `Given URL ${url} does not match any allowed URL(s)`);
 export const modelArchiveNotFound = (url: string): ServeError =>
   new ServeError(404, 'ModelNotFoundException', `Model not found at: ${url}`);
-export const downloadFailed = (url: string, cause?: unknown): ServeError =>
-  new ServeError(400, 'DownloadArchiveException', `Failed to download archive from: ${url}`, cause);
+/** `reason` is given for Lantern's own refusals (limits, redirects); TorchServe's text stays as is otherwise. */
+export const downloadFailed = (url: string, cause?: unknown, reason?: string): ServeError =>
+  new ServeError(400, 'DownloadArchiveException', `Failed to download archive from: ${url}${reason === undefined ? '' : ` (${reason})`}`, cause);
 export const modelFileExists = (fileName: string): ServeError =>
   internal(`Model file already exists ${fileName}`);
 /** An archive we refuse to unpack: the message names the reason (Lantern answers 400 where TorchServe said 500). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isServeError } from '../errors.js';
 import { compileAllowedUrls } from './allowed-urls.js';
-import { downloadToFile, type DownloadOptions } from './download.js';
+import { downloadToFile, DownloadRefused, type DownloadOptions } from './download.js';
 
 let server: http.Server;
 let base: string;
@@ -57,7 +57,9 @@ async function expectFailure(url: string, target: string, opts: DownloadOptions,
     assert.ok(isServeError(err), String(err));
     assert.equal(err.status, 400);
     assert.equal(err.type, 'DownloadArchiveException');
-    assert.equal(err.message, `Failed to download archive from: ${url}`);
+    // TorchServe's text; Lantern's own refusals (limits, redirects, time) add their reason after it.
+    const reason = err.cause instanceof DownloadRefused ? ` (${err.cause.message})` : '';
+    assert.equal(err.message, `Failed to download archive from: ${url}${reason}`);
     assert.match(String((err.cause as Error | undefined)?.message), cause);
     return true;
   });

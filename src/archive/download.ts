@@ -43,6 +43,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * target and links it into place only when complete, never replacing an existing file. Any failure
  * removes the temp file and throws downloadFailed(url) with the reason as its cause.
  */
+/** A download Lantern refuses on purpose (a limit or a redirect policy); its message is shown to the client. */
+export class DownloadRefused extends Error {}
+
 export async function downloadToFile(url: string, targetPath: string, opts: DownloadOptions): Promise<void> {
   const tempPath = path.join(
     path.dirname(targetPath),
@@ -63,7 +66,9 @@ export async function downloadToFile(url: string, targetPath: string, opts: Down
   } catch (err) {
     await rm(tempPath, { force: true });
     opts.sources?.log(`Download of ${url} failed: ${signal.aborted ? `timed out after ${opts.timeoutMs} ms` : (err as Error).message}`);
-    throw downloadFailed(url, signal.aborted ? new Error(`timed out after ${opts.timeoutMs} ms`, { cause: err }) : err);
+    const cause = signal.aborted ? new DownloadRefused(`timed out after ${opts.timeoutMs} ms`, { cause: err }) : err;
+    // Lantern's own refusals (limits, redirects) are named in the answer; other failures keep TorchServe's text.
+    throw downloadFailed(url, cause, cause instanceof DownloadRefused ? cause.message : undefined);
   }
 }
 
@@ -73,7 +78,7 @@ async function openSource(url: URL, opts: DownloadOptions, signal: AbortSignal):
       const file = fileURLToPath(url);
       const info = await stat(file);
       if (!info.isFile()) throw new Error(`${file} is not a regular file`);
-      if (info.size > opts.maxBytes) throw new Error(`file is larger than ${opts.maxBytes} bytes`);
+      if (info.size > opts.maxBytes) throw new DownloadRefused(`file is larger than ${opts.maxBytes} bytes`);
       return { stream: createReadStream(file), sizeBytes: info.size };
     }
     case 'http:':
@@ -87,7 +92,7 @@ async function openSource(url: URL, opts: DownloadOptions, signal: AbortSignal):
       const object = await openS3Object(url.href, opts.sources.aws, signal);
       if (object.sizeBytes !== null && object.sizeBytes > opts.maxBytes) {
         object.body.destroy();
-        throw new Error(`object is larger than ${opts.maxBytes} bytes`);
+        throw new DownloadRefused(`object is larger than ${opts.maxBytes} bytes`);
       }
       return { stream: object.body, sizeBytes: object.sizeBytes };
     }
@@ -114,7 +119,7 @@ async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal
     const declared = Number(response.headers['content-length']);
     if (Number.isFinite(declared) && declared > opts.maxBytes) {
       response.destroy();
-      throw new Error(`response is larger than ${opts.maxBytes} bytes`);
+      throw new DownloadRefused(`response is larger than ${opts.maxBytes} bytes`);
     }
     return response;
   }
@@ -149,11 +154,11 @@ function nextHop(
   allowedUrls: readonly RegExp[],
 ): URL {
   if (location === undefined || location === '') throw new Error(`redirect without Location from ${current.href}`);
-  if (hops >= maxRedirects) throw new Error(`more than ${maxRedirects} redirects`);
+  if (hops >= maxRedirects) throw new DownloadRefused(`more than ${maxRedirects} redirects`);
   const next = new URL(location, current);
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Error(`redirect to ${next.href} refused`);
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DownloadRefused(`redirect to ${next.href} refused`);
   if (!matchesAllowedUrl(next.href, allowedUrls)) {
-    throw new Error(`redirect to ${next.href} does not match allowed_urls`);
+    throw new DownloadRefused(`redirect to ${next.href} does not match allowed_urls`);
   }
   return next;
 }
@@ -173,7 +178,7 @@ function sizeLimit(maxBytes: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       seenBytes += chunk.length;
-      if (seenBytes > maxBytes) callback(new Error(`download is larger than ${maxBytes} bytes`));
+      if (seenBytes > maxBytes) callback(new DownloadRefused(`download is larger than ${maxBytes} bytes`));
       else callback(null, chunk);
     },
   });

@@ -91,11 +91,23 @@ describe('hostile registration urls', () => {
       ],
     });
 
-  async function refused(lantern: Lantern, url: string, status: number, type: string, message: string): Promise<void> {
+  async function refused(lantern: Lantern, url: string, status: number, type: string, message: string | RegExp): Promise<void> {
     const before = await observe(lantern);
-    expectError(await register(lantern, url), status, type, message);
+    const reply = await register(lantern, url);
+    if (typeof message === 'string') {
+      expectError(reply, status, type, message);
+    } else {
+      assert.equal(reply.status, status, reply.text);
+      const body = reply.json<{ code: number; type: string; message: string }>();
+      assert.equal(body.type, type);
+      assert.match(body.message, message);
+    }
     await expectUnchanged(lantern, before);
   }
+
+  /** Lantern's own download refusals keep TorchServe's text and name the reason after it. */
+  const downloadRefused = (url: string, reason: RegExp): RegExp =>
+    new RegExp(`^Failed to download archive from: ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(${reason.source}\\)$`);
 
   it('refuses urls outside allowed_urls without fetching them (SSRF through registration, CVE-2023-43654)', async () => {
     const lantern = await lockedDown();
@@ -131,7 +143,7 @@ describe('hostile registration urls', () => {
     const lantern = await lockedDown();
     for (const name of ['to-secret.mar', 'to-file.mar', 'to-localhost.mar', 'loop.mar']) {
       const url = `${site.origin}/models/${name}`;
-      await refused(lantern, url, 400, 'DownloadArchiveException', `Failed to download archive from: ${url}`);
+      await refused(lantern, url, 400, 'DownloadArchiveException', downloadRefused(url, /redirect to .* (does not match allowed_urls|refused)|more than 5 redirects/));
     }
     assert.equal(site.hits.filter((hit) => hit.startsWith('/secret/')).length, 0, 'the secret was never requested');
     assert.ok(site.hits.filter((hit) => hit === '/models/loop.mar').length <= 6, 'a redirect loop ends');
@@ -153,14 +165,14 @@ describe('hostile registration urls', () => {
     const lantern = await lockedDown();
     for (const name of ['big.mar', 'big-chunked.mar']) {
       const url = `${site.origin}/models/${name}`;
-      await refused(lantern, url, 400, 'DownloadArchiveException', `Failed to download archive from: ${url}`);
+      await refused(lantern, url, 400, 'DownloadArchiveException', downloadRefused(url, /(response|download) is larger than \d+ bytes/));
     }
   });
 
   it('stops a download that takes longer than download_timeout_sec and leaves no partial file', async () => {
     const lantern = await lockedDown();
     const url = `${site.origin}/models/slow.mar`;
-    await refused(lantern, url, 400, 'DownloadArchiveException', `Failed to download archive from: ${url}`);
+    await refused(lantern, url, 400, 'DownloadArchiveException', downloadRefused(url, /timed out after \d+ ms/));
   });
 
   it("keeps TorchServe's default allowed_urls: any http(s) or file url, loopback included", async () => {
@@ -170,6 +182,6 @@ describe('hostile registration urls', () => {
     const escape = `${site.origin}/models/%2e%2e/secret/x.mar`;
     expectError(await register(lantern, escape), 404, 'ModelNotFoundException', `Relative path is not allowed in url: ${escape}`);
     const toFile = `${site.origin}/models/to-file.mar`;
-    expectError(await register(lantern, toFile), 400, 'DownloadArchiveException', `Failed to download archive from: ${toFile}`);
+    expectError(await register(lantern, toFile), 400, 'DownloadArchiveException', `Failed to download archive from: ${toFile} (redirect to file:///etc/passwd refused)`);
   });
 });
