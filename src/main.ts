@@ -190,6 +190,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
     logRefused: (message) => logger.warn(message),
     maxRequestBytes: config.max_request_size,
     tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
+    requireModel: (name, version) => inference.requireModel(name, version),
     onResponse: (api, req, status, ms) => {
       metrics.httpResponse(status);
       logger.access(accessLine(req, status, ms));

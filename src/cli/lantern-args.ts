@@ -31,7 +31,7 @@ Options:
   --foreground                 run in this process; signals sent to it reach the server
   --ncs, --no-config-snapshots do not write or restore config snapshots
   --enable-model-api           allow registering and unregistering models over the API
-  --disable-token-auth, --dt   turn token authorization off (accepted; see docs/compatibility.md)
+  --disable-token-auth, --dt   turn token authorization off (on by default; keys in ./key_file.json)
   --python PATH                Python interpreter for Python workers (default: python3)
   --workflow-store DIR         accepted for compatibility; workflows are not supported
   --log-config FILE            accepted for compatibility; ignored

@@ -17,7 +17,7 @@ import {
   type ServeError,
 } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
-import { openApiDocument } from './openapi.js';
+import { isModelPath, modelOpenApiDocument, openApiDocument } from './openapi.js';
 import { errorBody, prettyJson, sendError, sendJson, sendStatus, type CorsSettings, type ResponseContext } from './respond.js';
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
@@ -36,6 +36,8 @@ export interface HttpEdgeOptions {
   /** PEM files for `https://` addresses. */
   readonly tls?: TlsFiles;
   readonly timeouts?: Partial<EdgeTimeouts>;
+  /** Throws the usual 404 for an unknown model or version (for `OPTIONS` on a model's paths). */
+  readonly requireModel?: (name: string, version: string | null) => void;
 }
 
 /** How long a client may take; every value is deliberate (slowloris, stalled uploads, idle sockets). */
@@ -274,6 +276,14 @@ export class HttpEdge {
         this.options.logRefused(`Token authorization refused: ${req.socket.remoteAddress ?? '-'} ${method} ${url.pathname} (${scope} key)`);
         throw scope === 'api' ? tokenAuthenticationFailed() : tokenAuthorizationFailed();
       }
+    }
+    // OPTIONS on a model's paths describes that model's API instead of acting (spec §1.1, §2.1).
+    if (method === 'OPTIONS' && match.kind !== 'not-found' && isModelPath(match.route.path)) {
+      const name = match.params.model_name as string;
+      const version = match.params.model_version ?? match.params.rest?.split('/')[0] ?? null;
+      this.options.requireModel?.(name, version);
+      sendJson(res, ctx, 200, modelOpenApiDocument(this.options.routes, api, name, this.options.version));
+      return;
     }
     switch (match.kind) {
       case 'not-found':

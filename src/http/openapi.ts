@@ -63,6 +63,13 @@ export function openApiDocument(routes: readonly Route[], apis: Api | readonly A
       paths[versioned] = vItem;
     }
   }
+  paths['/api-description'] = {
+    get: {
+      operationId: 'apiDescriptionGet',
+      summary: 'This API description',
+      responses: { '200': { description: 'OpenAPI 3.0.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+    },
+  };
   return {
     openapi: '3.0.1',
     info: {
@@ -73,4 +80,19 @@ export function openApiDocument(routes: readonly Route[], apis: Api | readonly A
     paths,
     components: { schemas: { Error: ERROR_SCHEMA } },
   };
+}
+
+/** Paths that take a model name and answer `OPTIONS` with that model's own document (spec §1.1, §2.1). */
+export function isModelPath(path: string): boolean {
+  return /^\/(predictions|explanations|models)\/\{model_name\}/.test(path);
+}
+
+/** The API document of one model: the listener's model paths with the name filled in. */
+export function modelOpenApiDocument(routes: readonly Route[], api: Api, modelName: string, version: string): object {
+  const full = openApiDocument(routes.filter((r) => r.api === api && isModelPath(r.path)), api, version) as { paths: Record<string, unknown> };
+  const paths: Record<string, unknown> = {};
+  for (const [p, item] of Object.entries(full.paths)) {
+    if (p.includes('{model_name}')) paths[p.replaceAll('{model_name}', modelName)] = item;
+  }
+  return { ...full, paths };
 }

@@ -45,7 +45,7 @@ export interface Route {
 
 export type RouteMatch =
   | { readonly kind: 'found'; readonly route: Route; readonly handler: Handler; readonly params: Record<string, string> }
-  | { readonly kind: 'method-not-allowed'; readonly route: Route }
+  | { readonly kind: 'method-not-allowed'; readonly route: Route; readonly params: Record<string, string> }
   | { readonly kind: 'not-found' };
 
 /** Splits a path like Java's String.split('/'): trailing empty segments dropped, leading '' removed. */
@@ -61,7 +61,7 @@ export function matchRoute(routes: readonly Route[], api: Api, method: string, s
     const params = matchTemplate(route, segments);
     if (params === null) continue;
     const op = route.operations[method as Method] ?? route.operations.ANY;
-    if (op === undefined) return { kind: 'method-not-allowed', route };
+    if (op === undefined) return { kind: 'method-not-allowed', route, params };
     return { kind: 'found', route, handler: op.handler, params };
   }
   return { kind: 'not-found' };

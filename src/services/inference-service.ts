@@ -52,6 +52,11 @@ export class InferenceService {
     };
   }
 
+  /** Throws the usual 404 when the model (or the given version) is not registered. */
+  requireModel(name: string, version: string | null): void {
+    this.registry.get(name, version ?? undefined);
+  }
+
   /** Sends a describe request through a worker and returns its reply. */
   describe(model: ServedModel, headers: ReadonlyArray<readonly [string, string]>, requestId: string): Promise<ResponseEntry> {
     return new Promise((resolve, reject) => {
