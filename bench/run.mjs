@@ -1,229 +1,258 @@
-// npm run bench: drives a real Lantern (built code, real workers) with autocannon on 127.0.0.1
-// and reports each scenario beside a baseline measured in the same run.
-//   node bench/run.mjs [--smoke] [--out DIR]
-import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// npm run bench: drives a real Lantern (built code, its own process, real workers) with autocannon
+// on 127.0.0.1 and reports each scenario as a ratio to a ceiling measured in the same run.
+//   node bench/run.mjs [--smoke] [--out DIR] [--only GROUP,...] [--duration S] [--cpu-prof DIR]
+//                      [--properties 'key=value\n...' (added to the server's config.properties)]
+//                      [--onnx-threads N (resnet18's intraOpNumThreads, served and in-process; default: CPUs)]
+// Groups: roundtrip, lifecycle, noop, mlp, resnet18. See docs/performance.md.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import { WorkerProcess } from '../dist/workers/worker-process.js';
-import { workerLaunch } from '../dist/workers/launch.js';
-import { systemClock } from '../dist/batching/clock.js';
-import { Job } from '../dist/batching/job.js';
+import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.mjs';
+import { load, sampleRss } from './lib/measure.mjs';
+import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
+import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess, workerPids } from './lib/processes.mjs';
+import { markdownTable } from './lib/report.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const SMOKE = args.includes('--smoke');
-const outDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : path.join(ROOT, 'bench', 'results');
-const DURATION_S = SMOKE ? 1 : 8;
+const outDir = option('--out', path.join(ROOT, 'bench', 'results'));
+const only = option('--only', null)?.split(',') ?? null;
+const DURATION_S = Number(option('--duration', SMOKE ? 1 : 8));
 const ROUND_TRIPS = SMOKE ? 200 : 5000;
+/** Profiles of the server and its Node workers (NODE_OPTIONS reaches both); see bench/profile-summary.mjs. */
+const cpuProfDir = option('--cpu-prof', null);
+const extraProperties = option('--properties', '').replaceAll('\\n', '\n');
+const CORES = os.availableParallelism();
 const NOOP_BODY = 'ok';
+const runs = (group) => only === null || only.includes(group);
 
-async function rssOf(pid) {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
-
-async function load(url, connections, extra = {}) {
-  const result = await autocannon({ url, connections, duration: DURATION_S, method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, ...extra });
-  return {
-    requestsPerSec: result.requests.average,
-    p50Ms: result.latency.p50,
-    p90Ms: result.latency.p90,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
-/** Starts a child process and resolves with the first match of `pattern` in its stdout. */
-function spawnAndWait(command, argv, options, pattern) {
-  const child = spawn(command, argv, { ...options, stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    child.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = pattern.exec(seen);
-      if (m) resolve({ child, match: m });
-    });
-    child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited (${code}) before ready: ${seen}`)));
-  });
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-}
-
-/** The HTTP ceiling: bare node:http in its own process, answering the same bytes as the no-op model. */
-async function httpBaseline(connections) {
-  const { child, match } = await spawnAndWait(process.execPath, [path.join(ROOT, 'bench', 'baseline-server.mjs'), NOOP_BODY], {}, /PORT (\d+)/);
-  try {
-    return await load(`http://127.0.0.1:${match[1]}/`, connections);
-  } finally {
-    await stopChild(child);
-  }
-}
-
-async function makeStore() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'lantern-bench-'));
-  const store = path.join(dir, 'store');
-  await mkdir(path.join(store, 'noop', 'MAR-INF'), { recursive: true });
-  await cp(path.join(ROOT, 'bench', 'handlers', 'noop_handler.py'), path.join(store, 'noop', 'noop_handler.py'));
-  await writeFile(
-    path.join(store, 'noop', 'MAR-INF', 'MANIFEST.json'),
-    JSON.stringify({ runtime: 'python', model: { modelName: 'noop', handler: 'noop_handler.py', modelVersion: '1.0' } }),
-  );
-  return { dir, store };
-}
-
-/** Lantern as users run it: its own process, started from the built code. */
-async function startLantern(dir, store) {
-  await writeFile(
-    path.join(dir, 'bench.properties'),
-    `inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\nmodel_store=${store}\ndisable_token_authorization=true\nenable_model_api=true\n`,
-  );
-  const { child, match } = await spawnAndWait(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--ts-config', path.join(dir, 'bench.properties')],
-    { cwd: dir },
-    /Inference API listening on (\S+)[\s\S]*Management API listening on (\S+)[\s\S]*Lantern is ready/,
-  );
-  return { child, inference: match[1], management: match[2] };
-}
-
-async function mgmt(base, method, pathAndQuery) {
-  const res = await fetch(`${base}${pathAndQuery}`, { method });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${pathAndQuery}: ${res.status} ${text}`);
-  return text;
-}
-
-async function noopScenarios(results) {
-  const { dir, store } = await makeStore();
-  const lantern = await startLantern(dir, store);
-  try {
-    const t0 = performance.now();
-    await mgmt(lantern.management, 'POST', '/models?url=noop&initial_workers=0');
-    const registerMs = performance.now() - t0;
-    const t1 = performance.now();
-    await mgmt(lantern.management, 'PUT', '/models/noop?min_worker=4&synchronous=true');
-    results.push({ scenario: 'register + scale 0→4 workers (python)', registerMs, scaleMs: performance.now() - t1 });
-    for (const workers of [1, 2]) {
-      await mgmt(lantern.management, 'PUT', `/models/noop?min_worker=${workers}&max_worker=${workers}&synchronous=true`);
-      for (const connections of [1, 8, 64]) {
-        const baseline = await httpBaseline(connections);
-        const served = await load(`${lantern.inference}/predictions/noop`, connections);
-        const described = JSON.parse(await mgmt(lantern.management, 'GET', '/models/noop'))[0];
-        results.push({
-          scenario: `noop python, ${workers} worker(s), c=${connections}`,
-          ...served,
-          baselineRequestsPerSec: baseline.requestsPerSec,
-          ratioToHttpCeiling: served.requestsPerSec / baseline.requestsPerSec,
-          serverRssBytes: await rssOf(lantern.child.pid),
-          workerRssBytes: described.workers.reduce((a, w) => a + w.memoryUsage, 0),
-        });
-      }
-    }
-  } finally {
-    await stopChild(lantern.child);
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The front end ↔ worker round trip alone: one worker process, sequential one-request batches. */
-async function roundTrip(results) {
-  const { dir, store } = await makeStore();
-  const modelDir = path.join(store, 'noop');
-  const worker = new WorkerProcess(9000, workerLaunch('python', modelDir, 'noop_handler.py', { python: 'python3', decodeInputRequest: true, baseEnv: process.env }), {
-    maxResponseBytes: 6553500,
-    clock: systemClock,
-    onOutput: () => {},
-  });
-  try {
-    await worker.load({ modelName: 'noop', modelPath: modelDir, batchSize: 1, handler: 'noop_handler.py', gpuId: -1, envelope: '', limitMaxImagePixels: true }, 30000);
-    const body = Buffer.from('{}');
-    const one = () =>
-      new Promise((resolve, reject) => {
-        const job = new Job({ requestId: 'r', headers: [], parameters: [{ name: 'body', contentType: 'application/json', value: body }] }, 'predict', 0, {
-          reply: (_e, last) => last && resolve(),
-          fail: reject,
-        });
-        void worker.run([job], 30000);
-      });
-    for (let i = 0; i < 50; i++) await one();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < ROUND_TRIPS; i++) await one();
-    const perRequestUs = Number(process.hrtime.bigint() - t0) / 1000 / ROUND_TRIPS;
-    results.push({ scenario: 'front end ↔ python worker round trip (no HTTP)', perRequestUs, workerRssBytes: await worker.rssBytes() });
-  } finally {
-    await worker.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Cold start: `lantern --foreground` process start to the first successful prediction. */
-async function coldStart(results) {
-  const { dir, store } = await makeStore();
-  await writeFile(
-    path.join(dir, 'config.properties'),
-    'inference_address=http://127.0.0.1:0\nmanagement_address=http://127.0.0.1:0\ndisable_token_authorization=true\ndefault_workers_per_model=1\n',
-  );
-  const t0 = performance.now();
-  const { child, match } = await spawnAndWait(
-    process.execPath,
-    [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--model-store', store, '--models', 'noop=noop'],
-    { cwd: dir },
-    /Inference API listening on (\S+)/,
-  );
-  try {
-    for (let i = 0; i < 1500; i++) {
-      const res = await fetch(`${match[1]}/predictions/noop`, { method: 'POST', body: '{}' });
-      await res.text();
-      if (res.ok) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    results.push({ scenario: 'cold start to first prediction (python)', coldStartMs: performance.now() - t0, serverRssBytes: await rssOf(child.pid) });
-  } finally {
-    await stopChild(child);
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function table(results) {
-  const fmt = (v, d = 0) => (v === undefined ? '' : Number(v).toFixed(d));
-  const mb = (v) => (v === undefined ? '' : (v / 1048576).toFixed(1));
-  const lines = [
-    '| scenario | req/s | ratio to ceiling | p50 ms | p90 ms | p99 ms | other | server RSS MB | worker RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    const other = [
-      r.baselineRequestsPerSec !== undefined ? `ceiling ${fmt(r.baselineRequestsPerSec)} req/s` : '',
-      r.perRequestUs !== undefined ? `${fmt(r.perRequestUs, 1)} µs/request` : '',
-      r.registerMs !== undefined ? `register ${fmt(r.registerMs)} ms, scale ${fmt(r.scaleMs)} ms` : '',
-      r.coldStartMs !== undefined ? `${fmt(r.coldStartMs)} ms` : '',
-      r.non2xx ? `${r.non2xx} non-2xx` : '',
-    ].filter(Boolean).join('; ');
-    lines.push(`| ${r.scenario} | ${fmt(r.requestsPerSec)} | ${r.ratioToHttpCeiling === undefined ? '' : fmt(r.ratioToHttpCeiling, 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p90Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${other} | ${mb(r.serverRssBytes)} | ${mb(r.workerRssBytes)} |`);
-  }
-  return lines.join('\n');
-}
+/** ONNX Runtime threads for both the served model and its in-process ceiling. */
+const MLP_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+const RESNET_OPTIONS = { intraOpNumThreads: Number(option('--onnx-threads', CORES)), interOpNumThreads: 1 };
 
 const results = [];
-await roundTrip(results);
-await noopScenarios(results);
-await coldStart(results);
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const skipped = [];
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** Loads `model` on `lantern` at `connections`, sampling server and worker memory meanwhile. */
+async function served(lantern, model, connections, loadOptions = {}) {
+  const workers = await workerPids(lantern.management, model);
+  const rss = sampleRss({ server: [lantern.pid], workers });
+  const measured = await load(`${lantern.inference}/predictions/${model}`, { connections, durationS: DURATION_S, ...loadOptions });
+  const peak = await rss.stop();
+  return { ...measured, serverRssBytes: peak.server, workerRssBytes: peak.workers };
+}
+
+function withCeiling(row, name, ceiling) {
+  return { ...row, ceiling: { name, requestsPerSec: ceiling.requestsPerSec }, ratioToCeiling: row.requestsPerSec / ceiling.requestsPerSec };
+}
+
+async function register(lantern, query) {
+  await mgmt(lantern.management, 'POST', `/models?${query}&synchronous=true`);
+}
+
+async function roundTrips(store) {
+  for (const [runtime, dir, handler, echo] of [
+    ['python', 'noop-py', 'noop_handler.py', ['python3', 'echo_socket.py']],
+    ['node', 'noop-node', 'noop_handler.mjs', [process.execPath, 'echo_socket.cjs']],
+  ]) {
+    const floor = await socketPingPong(echo[0], path.join(ROOT, 'bench', 'handlers', echo[1]), ROUND_TRIPS);
+    results.push({ group: 'roundtrip', kind: 'ceiling', scenario: `socket ping-pong with a ${runtime} echo process (the floor), c=1`, ...floor });
+    const r = await workerRoundTrip(runtime, path.join(store, dir), handler, ROUND_TRIPS);
+    results.push(
+      withCeiling(
+        { group: 'roundtrip', scenario: `front end ↔ ${runtime} worker round trip (no HTTP), c=1`, ...r, overheadUs: r.perRequestUs - floor.perRequestUs },
+        `ping-pong ${runtime}`,
+        floor,
+      ),
+    );
+  }
+}
+
+async function lifecycle(dir, store, lantern) {
+  for (const [runtime, model] of [
+    ['python', 'noop-py'],
+    ['node', 'noop-node'],
+  ]) {
+    const t0 = performance.now();
+    await mgmt(lantern.management, 'POST', `/models?url=${model}&initial_workers=0`);
+    const registerMs = performance.now() - t0;
+    const t1 = performance.now();
+    await mgmt(lantern.management, 'PUT', `/models/${model}?min_worker=4&synchronous=true`);
+    const scaleMs = performance.now() - t1;
+    results.push({ group: 'lifecycle', scenario: `register + scale 0→4 workers (${runtime})`, registerMs, scaleMs });
+    await mgmt(lantern.management, 'DELETE', `/models/${model}`);
+  }
+  for (const [runtime, model] of [
+    ['python', 'noop-py'],
+    ['node', 'noop-node'],
+  ]) {
+    const runDir = await mkdtemp(path.join(dir, 'cold-'));
+    await writeFile(
+      path.join(runDir, 'config.properties'),
+      `${FREE_PORTS}disable_token_authorization=true\ndefault_workers_per_model=1\n`,
+    );
+    const t0 = performance.now();
+    const proc = await spawnLogged([path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--model-store', store, '--models', `${model}=${model}`], {
+      cwd: runDir,
+      logFile: path.join(runDir, 'lantern.out'),
+      pattern: /Inference API listening on (\S+)/,
+    });
+    try {
+      let ok = false;
+      for (let i = 0; i < 3000 && !ok; i++) {
+        const res = await fetch(`${proc.match[1]}/predictions/${model}`, { method: 'POST', body: '{}' });
+        await res.text();
+        ok = res.ok;
+        if (!ok) await new Promise((r) => setTimeout(r, 5));
+      }
+      results.push({ group: 'lifecycle', scenario: `cold start: process start to first prediction (${runtime})`, coldStartMs: performance.now() - t0 });
+    } finally {
+      await stopProcess(proc);
+    }
+  }
+}
+
+async function noop(dir, lantern) {
+  const ceilings = new Map();
+  const ceilingServer = await startHttpCeiling(dir, NOOP_BODY);
+  try {
+    for (const c of [1, 8, 64]) {
+      const rss = sampleRss({ server: [ceilingServer.child.pid] });
+      const ceiling = await load(ceilingServer.url, { connections: c, durationS: DURATION_S });
+      ceilings.set(c, ceiling);
+      results.push({ group: 'noop', kind: 'ceiling', scenario: `HTTP ceiling: bare node:http, c=${c}`, ...ceiling, serverRssBytes: (await rss.stop()).server });
+    }
+  } finally {
+    await stopProcess(ceilingServer);
+  }
+  for (const [runtime, model] of [
+    ['python', 'noop-py'],
+    ['node', 'noop-node'],
+  ]) {
+    await register(lantern, `url=${model}&initial_workers=1`);
+    for (const workers of [1, 2]) {
+      await mgmt(lantern.management, 'PUT', `/models/${model}?min_worker=${workers}&max_worker=${workers}&synchronous=true`);
+      for (const c of [1, 8, 64]) {
+        const row = await served(lantern, model, c);
+        results.push(withCeiling({ group: 'noop', scenario: `noop ${runtime}, ${workers} worker(s), c=${c}`, ...row }, `HTTP c=${c}`, ceilings.get(c)));
+        log(`noop ${runtime} w=${workers} c=${c}: ${row.requestsPerSec.toFixed(0)} req/s`);
+      }
+    }
+    await mgmt(lantern.management, 'DELETE', `/models/${model}`);
+  }
+  await asyncLoggingNoop(dir, ceilings.get(64));
+}
+
+/**
+ * The same no-op at c=64 on a server with async_logging=true: by default every request writes
+ * about ten log lines, each to its file, ts_log.log and the console, synchronously (as TorchServe).
+ */
+async function asyncLoggingNoop(dir, ceiling) {
+  const tunedDir = await mkdtemp(path.join(dir, 'async-logging-'));
+  const lantern = await startLantern(tunedDir, path.join(dir, 'store'), { properties: 'async_logging=true\n' });
+  try {
+    for (const [runtime, model] of [
+      ['python', 'noop-py'],
+      ['node', 'noop-node'],
+    ]) {
+      await register(lantern, `url=${model}&initial_workers=1`);
+      const row = await served(lantern, model, 64);
+      results.push(withCeiling({ group: 'noop', scenario: `noop ${runtime}, 1 worker(s), c=64, async_logging=true`, ...row }, 'HTTP c=64', ceiling));
+      log(`noop ${runtime} async_logging c=64: ${row.requestsPerSec.toFixed(0)} req/s`);
+      await mgmt(lantern.management, 'DELETE', `/models/${model}`);
+    }
+  } finally {
+    await stopProcess(lantern);
+  }
+}
+
+/**
+ * One ONNX model at batch size 1 and 8 (1 worker), each beside `session.run` in this process, for
+ * each request format: a JSON nested array, and (`raw`) the tensor's bytes as application/octet-stream.
+ */
+async function onnxModel(lantern, { model, file, options, dims, scale, connections, maxBatchDelayMs, raw }) {
+  const input = sampleInput(dims, 7, scale);
+  const formats = [{ label: 'JSON', body: input.body, contentType: 'application/json' }];
+  if (raw) formats.push({ label: 'raw float32', body: Buffer.from(input.flat.buffer), contentType: 'application/octet-stream' });
+  const batch1 = new Map();
+  for (const batch of [1, 8]) {
+    const ceiling = await inProcessOnnx(file, options, input.flat, dims, batch, DURATION_S);
+    results.push({ group: model, kind: 'ceiling', scenario: `${model} in-process ONNX Runtime, batch ${batch}`, batch, ...ceiling, serverRssBytes: ceiling.rssBytes, rssBytes: undefined });
+    for (const format of formats) {
+      await register(lantern, `url=${model}&initial_workers=1&batch_size=${batch}&max_batch_delay=${maxBatchDelayMs}`);
+      const c = connections(batch);
+      const row = await served(lantern, model, c, { body: format.body, contentType: format.contentType });
+      if (batch === 1) batch1.set(format.label, row);
+      const gain = batch === 8 ? { batchingGain: row.requestsPerSec / batch1.get(format.label).requestsPerSec } : {};
+      results.push(withCeiling({ group: model, scenario: `${model} served, ${format.label}, batch ${batch}, 1 worker, c=${c}`, ...row, ...gain }, `in-process batch ${batch}`, ceiling));
+      log(`${model} ${format.label} b=${batch}: ${row.requestsPerSec.toFixed(1)} req/s served, ${ceiling.requestsPerSec.toFixed(1)} in-process`);
+      await mgmt(lantern.management, 'DELETE', `/models/${model}`);
+    }
+  }
+}
+
+const workDir = await mkdtemp(path.join(os.tmpdir(), 'lantern-bench-'));
+const store = path.join(workDir, 'store');
+const resnet = runs('resnet18') ? await resnet18File() : { file: null, reason: null };
+if (resnet.reason !== null) skipped.push(`resnet18: ${resnet.reason}`);
+await makeStore(store, { mlpOptions: MLP_OPTIONS, resnetFile: resnet.file, resnetOptions: RESNET_OPTIONS });
+const loadAverage = os.loadavg();
+try {
+  if (runs('roundtrip')) await roundTrips(store);
+  const env =
+    cpuProfDir === null
+      ? {}
+      : { NODE_OPTIONS: `--require ${path.join(ROOT, 'bench', 'cpu-profile.cjs')}`, LANTERN_BENCH_PROFILE_DIR: path.resolve(cpuProfDir) };
+  const lantern = await startLantern(workDir, store, { env, properties: extraProperties ? `${extraProperties}\n` : '' });
+  try {
+    if (runs('lifecycle')) await lifecycle(workDir, store, lantern);
+    if (runs('noop')) await noop(workDir, lantern);
+    if (runs('mlp')) {
+      await onnxModel(lantern, {
+        model: 'mlp',
+        file: path.join(store, 'mlp', 'digits.onnx'),
+        options: MLP_OPTIONS,
+        dims: [64],
+        scale: 16,
+        connections: () => 64,
+        maxBatchDelayMs: 5,
+        raw: false,
+      });
+    }
+    if (resnet.file !== null) {
+      await onnxModel(lantern, {
+        model: 'resnet18',
+        file: resnet.file,
+        options: RESNET_OPTIONS,
+        dims: [3, 224, 224],
+        scale: 1,
+        connections: (batch) => 2 * batch,
+        maxBatchDelayMs: 50,
+        raw: true,
+      });
+    }
+  } finally {
+    await stopProcess(lantern);
+  }
+} finally {
+  await rm(workDir, { recursive: true, force: true });
+}
+
+const date = new Date().toISOString();
+const report = {
+  date,
+  smoke: SMOKE,
+  durationS: DURATION_S,
+  machine: { cpus: CORES, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, loadAverage },
+  settings: { mlp: MLP_OPTIONS, resnet18: RESNET_OPTIONS },
+  skipped,
+  results,
+};
 await mkdir(outDir, { recursive: true });
-const report = { date: new Date().toISOString(), smoke: SMOKE, machine: { cpus: os.availableParallelism(), node: process.version }, results };
+const stamp = date.replace(/[:.]/g, '-');
+const md = markdownTable(report);
 await writeFile(path.join(outDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
-const md = table(results);
 await writeFile(path.join(outDir, `${stamp}.md`), `${md}\n`);
 console.log(md);

@@ -49,7 +49,8 @@ export class RollingFile {
     this.flushScheduled = false;
     const lines = this.pending;
     this.pending = [];
-    for (const line of lines) this.append(line);
+    // One write for the whole tick: the point of buffering.
+    if (lines.length > 0) this.append(lines.join(''));
   }
 
   /** Writes what is buffered and closes the file. Idempotent. */

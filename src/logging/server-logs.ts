@@ -64,14 +64,23 @@ export function openServerLogs(settings: ServerLogSettings): ServerLogs {
   };
   const full = layout(settings.format, 'full');
   const server = file(settings.logDir, 'ts_log.log');
+  const buffered = settings.console !== null && settings.buffered ? tickBufferedConsole(settings.console) : null;
+  const terminal = buffered ?? settings.console;
+  // Resolved once per channel, not per line: emit runs several times for every request.
+  const channelFiles = new Map<LogChannel, { file: RollingFile | null; line: (r: LogRecord) => string }>();
   const emit = (record: LogRecord, channel: LogChannel): void => {
     const line = full(record);
     if (channel !== 'server') {
-      const spec = FILES[channel];
-      file(spec.metrics ? settings.metricsDir : settings.logDir, spec.name)?.write(layout(settings.format, spec.style)(record));
+      let target = channelFiles.get(channel);
+      if (target === undefined) {
+        const spec = FILES[channel];
+        target = { file: file(spec.metrics ? settings.metricsDir : settings.logDir, spec.name), line: layout(settings.format, spec.style) };
+        channelFiles.set(channel, target);
+      }
+      target.file?.write(target.line(record));
     }
     if (!closed) server?.write(line);
-    const out = settings.console;
+    const out = terminal;
     if (out !== null) (record.level === 'WARN' || record.level === 'ERROR' ? out.err : out.out)(line);
   };
   return {
@@ -80,6 +89,29 @@ export function openServerLogs(settings: ServerLogSettings): ServerLogs {
       if (closed) return;
       closed = true;
       for (const f of files.values()) f.close();
+      buffered?.flush();
     },
   };
+}
+
+/** async_logging: console lines of one tick are written together, as the log files' are. */
+function tickBufferedConsole(target: NonNullable<ServerLogSettings['console']>): NonNullable<ServerLogSettings['console']> & { flush(): void } {
+  const pending: { out: string[]; err: string[] } = { out: [], err: [] };
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    for (const stream of ['out', 'err'] as const) {
+      const lines = pending[stream];
+      pending[stream] = [];
+      if (lines.length > 0) target[stream](lines.join('\n'));
+    }
+  };
+  const add = (stream: 'out' | 'err', line: string): void => {
+    pending[stream].push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return { out: (line) => add('out', line), err: (line) => add('err', line), flush };
 }

@@ -38,7 +38,30 @@ interface LoadedModel {
   readonly context: HandlerContext;
 }
 
-async function loadModel(msg: LoadMessage, env: WorkerEnvironment): Promise<LoadedModel> {
+/**
+ * Metric lines (`[METRICS]…` on stdout). While a batch is served they are held and written after
+ * its reply, in one write, so that the front end gets the reply without waiting for them.
+ */
+class MetricLines {
+  private held: string[] | null = null;
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  write(line: string): void {
+    if (this.held !== null) this.held.push(line);
+    else process.stdout.write(`${line}\n`);
+  }
+
+  flush(): void {
+    const lines = this.held;
+    this.held = null;
+    if (lines !== null && lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  }
+}
+
+async function loadModel(msg: LoadMessage, env: WorkerEnvironment, writeMetricLine: (line: string) => void): Promise<LoadedModel> {
   if (msg.envelope !== '') throw new Error(`Service envelope ${JSON.stringify(msg.envelope)} is not supported by the Lantern Node worker`);
   const manifest = await readManifest(msg.modelPath);
   const context = new HandlerContext({
@@ -53,7 +76,7 @@ async function loadModel(msg: LoadMessage, env: WorkerEnvironment): Promise<Load
     metrics: new WorkerMetrics(msg.modelName, {
       hostname: os.hostname(),
       nowMs: Date.now,
-      writeLine: (line) => process.stdout.write(`${line}\n`),
+      writeLine: writeMetricLine,
     }),
   });
   return { handler: await loadHandler(msg.handler, context), context };
@@ -63,6 +86,7 @@ async function loadModel(msg: LoadMessage, env: WorkerEnvironment): Promise<Load
 class WorkerSession {
   private loaded: LoadedModel | null = null;
   private chain: Promise<void> = Promise.resolve();
+  private readonly metricLines = new MetricLines();
 
   constructor(
     private readonly socket: net.Socket,
@@ -90,7 +114,7 @@ class WorkerSession {
       return;
     }
     try {
-      this.loaded = await loadModel(msg, this.env);
+      this.loaded = await loadModel(msg, this.env, (line) => this.metricLines.write(line));
     } catch (err) {
       logError(err instanceof Error ? (err.stack ?? err.message) : String(err));
       const code = err instanceof RangeError && /allocation failed|out of memory/i.test(err.message) ? 507 : 500;
@@ -111,11 +135,16 @@ class WorkerSession {
 
   private async onInfer(requests: readonly InferenceRequest[]): Promise<void> {
     const loaded = this.loaded;
-    const reply =
-      loaded === null
-        ? errorReply(503, 'Model not loaded', requests.map((r) => r.requestId))
-        : await predict(loaded.handler, loaded.context, requests, { decodeInput: this.env.decodeInput, logError, nowMs: () => performance.now() });
-    this.socket.write(encodeInferReply(reply));
+    this.metricLines.hold();
+    try {
+      const reply =
+        loaded === null
+          ? errorReply(503, 'Model not loaded', requests.map((r) => r.requestId))
+          : await predict(loaded.handler, loaded.context, requests, { decodeInput: this.env.decodeInput, logError, nowMs: () => performance.now() });
+      this.socket.write(encodeInferReply(reply));
+    } finally {
+      this.metricLines.flush();
+    }
   }
 }
 

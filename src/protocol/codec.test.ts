@@ -341,3 +341,19 @@ describe('expectsMore', () => {
     assert.equal(expectsMore(entry([['content-type', 'text/plain']])), false);
   });
 });
+
+describe('frame writing', () => {
+  it('round-trips messages far larger than the writer first reserves, with multi-byte text', () => {
+    const headers = Array.from({ length: 200 }, (_, i) => [`x-header-${i}`, `välue ${'é'.repeat(i)}`] as const);
+    const requests = [
+      { requestId: 'ä-1', headers, parameters: [{ name: 'body', contentType: 'application/octet-stream', value: Buffer.alloc(70_000, 7) }] },
+      { requestId: 'ä-2', headers: [], parameters: [{ name: 'data', contentType: '', value: Buffer.from('€uro') }] },
+    ];
+    const frame = encodeInference(requests);
+    assert.equal(frame.readUInt32BE(0), frame.length - 4);
+    assert.deepEqual(decodeToWorker(frame.subarray(4)), { kind: 'infer', requests });
+    const reply = { code: 200, message: 'Prediction success', responses: [{ requestId: 'ä-1', contentType: 'text/plain', status: 200, reason: 'ÓK', headers, body: Buffer.alloc(5000, 1) }] };
+    const encoded = encodeInferReply(reply);
+    assert.deepEqual(decodeInferReply(encoded.subarray(4), 1 << 20), reply);
+  });
+});

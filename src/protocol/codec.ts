@@ -21,28 +21,46 @@ const END = -1;
 const CMD_LOAD = 0x4c;
 const CMD_INFER = 0x49;
 
-/** Collects byte chunks and writes them out as one frame with its length prefix. */
+/**
+ * Writes one frame, length prefix first, straight into a single buffer that grows by doubling:
+ * no per-field allocations and no concatenation at the end. Callers pass a size hint (the bodies
+ * they carry) so that a frame is normally written without growing.
+ */
 class FrameWriter {
-  private readonly parts: Buffer[] = [];
-  private size = 0;
+  private buf: Buffer;
+  private offset = 4;
+
+  constructor(sizeHint = 256) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, sizeHint + 4));
+  }
 
   byte(value: number): this {
-    return this.push(Buffer.from([value]));
+    this.ensure(1);
+    this.buf[this.offset++] = value;
+    return this;
   }
 
   int(value: number): this {
-    const b = Buffer.allocUnsafe(4);
-    b.writeInt32BE(value, 0);
-    return this.push(b);
+    this.ensure(4);
+    this.buf.writeInt32BE(value, this.offset);
+    this.offset += 4;
+    return this;
   }
 
-  bytes(value: Buffer): this {
+  bytes(value: Uint8Array): this {
     this.int(value.length);
-    return this.push(value);
+    this.ensure(value.length);
+    this.buf.set(value, this.offset);
+    this.offset += value.length;
+    return this;
   }
 
   str(value: string): this {
-    return this.bytes(Buffer.from(value, 'utf8'));
+    const length = Buffer.byteLength(value, 'utf8');
+    this.int(length);
+    this.ensure(length);
+    this.offset += this.buf.write(value, this.offset, length, 'utf8');
+    return this;
   }
 
   bool(value: boolean): this {
@@ -55,16 +73,21 @@ class FrameWriter {
   }
 
   finish(): Buffer {
-    const prefix = Buffer.allocUnsafe(4);
-    prefix.writeUInt32BE(this.size, 0);
-    return Buffer.concat([prefix, ...this.parts], this.size + 4);
+    this.buf.writeUInt32BE(this.offset - 4, 0);
+    return this.buf.subarray(0, this.offset);
   }
 
-  private push(b: Buffer): this {
-    this.parts.push(b);
-    this.size += b.length;
-    return this;
+  private ensure(n: number): void {
+    if (this.offset + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.offset + n));
+    this.buf.copy(grown, 0, 0, this.offset);
+    this.buf = grown;
   }
+}
+
+/** Room for the bodies of a message plus its small fields. */
+function bodiesSize(bodies: number, count: number): number {
+  return bodies + 256 * count + 64;
 }
 
 /** Reads fields from one frame's payload, checking every length against the payload and a limit. */
@@ -144,7 +167,9 @@ export function encodeLoad(msg: LoadMessage): Buffer {
 }
 
 export function encodeInference(requests: readonly InferenceRequest[]): Buffer {
-  const w = new FrameWriter().byte(CMD_INFER);
+  let size = 0;
+  for (const req of requests) for (const p of req.parameters) size += p.value.length;
+  const w = new FrameWriter(bodiesSize(size, requests.length)).byte(CMD_INFER);
   for (const req of requests) {
     w.str(req.requestId).headers(req.headers).int(END);
     for (const p of req.parameters) w.str(p.name).str(p.contentType).bytes(p.value);
@@ -158,7 +183,9 @@ export function encodeLoadReply(reply: LoadReply): Buffer {
 }
 
 export function encodeInferReply(reply: InferReply): Buffer {
-  const w = new FrameWriter().int(reply.code).str(reply.message);
+  let size = 0;
+  for (const r of reply.responses) size += r.body.length;
+  const w = new FrameWriter(bodiesSize(size, reply.responses.length)).int(reply.code).str(reply.message);
   for (const r of reply.responses) {
     w.str(r.requestId).str(r.contentType).int(r.status).str(r.reason).int(r.headers.length).headers(r.headers);
     w.bytes(r.body);

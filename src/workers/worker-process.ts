@@ -46,7 +46,10 @@ export class WorkerProcess {
   private readonly decoder: FrameDecoder;
   private stateValue: WorkerState = { kind: 'starting' };
   private pending: Pending | null = null;
+  /** One timer at a time, re-armed lazily: a batch only moves the deadline (no timer per batch). */
   private timer: Timer | null = null;
+  private timerDueMs = 0;
+  private deadline: { readonly atMs: number; readonly ms: number; readonly what: string } | null = null;
   private killedByUs = false;
   readonly exited: Promise<void>;
   readonly startTime = new Date();
@@ -155,9 +158,32 @@ export class WorkerProcess {
   }
 
   private arm(ms: number, what: string): void {
-    this.timer?.cancel();
+    const atMs = this.options.clock.now() + ms;
+    this.deadline = { atMs, ms, what };
+    if (this.timer !== null && this.timerDueMs > atMs) {
+      this.timer.cancel();
+      this.timer = null;
+    }
+    if (this.timer === null) this.schedule(ms);
+  }
+
+  /** The response is in: nothing to time until the next arm(). The timer, if any, lapses by itself. */
+  private disarm(): void {
+    this.deadline = null;
+  }
+
+  private schedule(ms: number): void {
+    this.timerDueMs = this.options.clock.now() + ms;
     this.timer = this.options.clock.after(ms, () => {
-      this.options.onOutput(`Backend worker ${what} (${ms} ms); killing it`, 'stderr');
+      this.timer = null;
+      const deadline = this.deadline;
+      if (deadline === null) return;
+      const left = deadline.atMs - this.options.clock.now();
+      if (left > 0) {
+        this.schedule(left);
+        return;
+      }
+      this.options.onOutput(`Backend worker ${deadline.what} (${deadline.ms} ms); killing it`, 'stderr');
       this.kill();
     });
   }
@@ -188,7 +214,7 @@ export class WorkerProcess {
     if (pending === null) throw new ProtocolError('Unexpected message from worker');
     if (pending.kind === 'load') {
       const reply = decodeLoadReply(payload, this.options.maxResponseBytes);
-      this.timer?.cancel();
+      this.disarm();
       this.pending = null;
       if (reply.code === 200) {
         this.stateValue = { kind: 'ready' };
@@ -213,7 +239,7 @@ export class WorkerProcess {
       }
     }
     if (pending.jobs.size === 0) {
-      this.timer?.cancel();
+      this.disarm();
       this.pending = null;
       this.stateValue = { kind: 'ready' };
       pending.resolve();
@@ -225,7 +251,9 @@ export class WorkerProcess {
   private die(exitCode: number | null, reason: string): void {
     if (this.stateValue.kind === 'dead') return;
     this.stateValue = { kind: 'dead', exitCode, reason };
+    this.deadline = null;
     this.timer?.cancel();
+    this.timer = null;
     const pending = this.pending;
     this.pending = null;
     if (pending?.kind === 'load') {

@@ -13,6 +13,7 @@ import {
   concatFirstAxis,
   flatValues,
   isElementType,
+  parseRawBytes,
   parseRequest,
   shapeText,
   splitFirstAxis,
@@ -59,6 +60,14 @@ function requestValue(row: BatchRow): unknown {
   }
 }
 
+/** The body when it is raw tensor bytes (`Content-Type: application/octet-stream`), else null. */
+function rawTensorBytes(row: BatchRow, context: HandlerContext, idx: number): Buffer | null {
+  const body = row.body;
+  if (!Buffer.isBuffer(body)) return null;
+  const part = context.getRequestHeader(idx, 'body');
+  return typeof part === 'object' && part['content-type'] === 'application/octet-stream' ? body : null;
+}
+
 const toOrt = (t: HostTensor): ort.Tensor => new ort.Tensor(t.type, t.data as never, t.dims);
 const fromOrt = (t: ort.Tensor): HostTensor => ({ type: t.type as ElementType, dims: [...t.dims], data: t.data as TensorData });
 
@@ -81,7 +90,8 @@ class OnnxModel {
     const outputNames = this.outputs.map((o) => o.name);
     batch.forEach((row, idx) => {
       try {
-        const parsed = parseRequest(requestValue(row), this.inputs, outputNames);
+        const raw = rawTensorBytes(row, context, idx);
+        const parsed = raw !== null ? parseRawBytes(raw, this.inputs) : parseRequest(requestValue(row), this.inputs, outputNames);
         const key = this.batchable ? this.inputs.map((s) => parsed.tensors.get(s.name)?.dims.slice(1).join('x')).join('|') : `#${idx}`;
         groups.set(key, [...(groups.get(key) ?? []), [idx, parsed]]);
       } catch (err) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concatFirstAxis, flattenNested, parseRequest, splitFirstAxis, toNested, toTensorData, TensorInputError, type InputSpec } from './onnx-tensors.js';
+import { concatFirstAxis, flattenNested, floatTensorOf, parseRawBytes, parseRequest, splitFirstAxis, toNested, toTensorData, TensorInputError, type InputSpec } from './onnx-tensors.js';
 
 const PIXELS: InputSpec = { name: 'pixels', type: 'float32', shape: ['N', 4] };
 const refused = (pattern: RegExp) => (err: unknown): boolean => err instanceof TensorInputError && pattern.test(err.message);
@@ -83,5 +83,48 @@ describe('concatenation and splitting along the first axis', () => {
   it('renders a tensor as nested arrays following its dims', () => {
     assert.deepEqual(toNested({ type: 'int64', dims: [2, 1], data: BigInt64Array.from([7n, 2n ** 60n]) }), [[7], ['1152921504606846976']]);
     assert.deepEqual(toNested({ type: 'bool', dims: [2], data: Uint8Array.from([1, 0]) }), [true, false]);
+  });
+});
+
+describe('floatTensorOf', () => {
+  it('gives the shape and float data of a rectangular array of finite numbers in one pass', () => {
+    assert.deepEqual(floatTensorOf([[1, 2.5], [3, 4]], 'float32'), { dims: [2, 2], data: Float32Array.from([1, 2.5, 3, 4]) });
+    assert.deepEqual(floatTensorOf([[[0.5]]], 'float64'), { dims: [1, 1, 1], data: Float64Array.from([0.5]) });
+  });
+
+  it('leaves ragged arrays, empty axes and non-numbers to the general path (null)', () => {
+    for (const bad of [[[1, 2], [3]], [[1, 2], 3], [[]], [], [[1, '2']], [[1, null]], [[1, Infinity]], { a: 1 }, 5]) {
+      assert.equal(floatTensorOf(bad, 'float32'), null, JSON.stringify(bad));
+    }
+  });
+
+  it('gives parseRequest the same tensors and errors as before', () => {
+    assert.deepEqual(parseRequest([[1, 2, 3, 4]], [PIXELS], []).tensors.get('pixels'), { type: 'float32', dims: [1, 4], data: Float32Array.from([1, 2, 3, 4]) });
+    assert.throws(() => parseRequest([[1, 2, 3]], [PIXELS], []), refused(/got an array of shape \[1, 3\]/));
+    assert.throws(() => parseRequest([[1, 2, 3, 'x']], [PIXELS], []), refused(/"x" is not a valid float32 value/));
+  });
+});
+
+describe('parseRawBytes', () => {
+  const IMAGE: InputSpec = { name: 'input', type: 'float32', shape: ['N', 2, 2] };
+
+  it('reads little-endian samples of the only input, the first axis from the length', () => {
+    const values = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const parsed = parseRawBytes(new Uint8Array(values.buffer), [IMAGE]);
+    assert.equal(parsed.samples, 2);
+    assert.deepEqual(parsed.tensors.get('input'), { type: 'float32', dims: [2, 2, 2], data: values });
+  });
+
+  it('copies from an unaligned view', () => {
+    const bytes = new Uint8Array(17);
+    bytes.set(new Uint8Array(Float32Array.from([1, 2, 3, 4]).buffer), 1);
+    assert.deepEqual(parseRawBytes(bytes.subarray(1), [IMAGE]).tensors.get('input')?.data, Float32Array.from([1, 2, 3, 4]));
+  });
+
+  it('refuses a length that is not whole samples, and models it cannot describe', () => {
+    assert.throws(() => parseRawBytes(new Uint8Array(15), [IMAGE]), refused(/multiples of 16 \(one float32 sample\), got 15/));
+    assert.throws(() => parseRawBytes(new Uint8Array(0), [IMAGE]), refused(/got 0/));
+    assert.throws(() => parseRawBytes(new Uint8Array(16), [PIXELS, IMAGE]), refused(/one numeric input/));
+    assert.throws(() => parseRawBytes(new Uint8Array(16), [{ name: 'x', type: 'float32', shape: ['N', 'M'] }]), refused(/axes after the first are fixed/));
   });
 });

@@ -130,6 +130,36 @@ export interface ParsedRequest {
   readonly outputs: readonly string[];
 }
 
+/**
+ * The fast path for float inputs (images, features): shape and values in one pass, written straight
+ * into the typed array. Null when anything is off; the general path then finds and names the problem.
+ */
+export function floatTensorOf(value: unknown, type: 'float32' | 'float64'): { dims: number[]; data: Float32Array | Float64Array } | null {
+  const dims: number[] = [];
+  for (let v: unknown = value; Array.isArray(v); v = v[0]) {
+    if (v.length === 0) return null;
+    dims.push(v.length);
+  }
+  if (dims.length === 0) return null;
+  const data = new (type === 'float32' ? Float32Array : Float64Array)(dims.reduce((a, b) => a * b, 1));
+  const last = dims.length - 1;
+  let k = 0;
+  const fill = (v: unknown, depth: number): boolean => {
+    if (!Array.isArray(v) || v.length !== dims[depth]) return false;
+    if (depth === last) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+        data[k++] = x;
+      }
+      return true;
+    }
+    for (let i = 0; i < v.length; i++) if (!fill(v[i], depth + 1)) return false;
+    return true;
+  };
+  return fill(value, 0) ? { dims, data } : null;
+}
+
 function parseArrayForm(value: unknown, inputs: readonly InputSpec[]): ParsedRequest {
   const [spec, ...others] = inputs;
   if (spec === undefined) throw new TensorInputError('The model has no inputs');
@@ -137,6 +167,11 @@ function parseArrayForm(value: unknown, inputs: readonly InputSpec[]): ParsedReq
     throw new TensorInputError(
       `The model has ${inputs.length} inputs (${inputs.map(describeInput).join(', ')}); send a KServe v2 body {"inputs": [{"name", "shape", "datatype", "data"}, ...]}`,
     );
+  }
+  const fast = spec.type === 'float32' || spec.type === 'float64' ? floatTensorOf(value, spec.type) : null;
+  if (fast !== null) {
+    checkShape(spec, fast.dims, 'an array');
+    return { form: 'array', tensors: new Map([[spec.name, { type: spec.type, dims: fast.dims, data: fast.data }]]), samples: fast.dims[0] as number, outputs: [] };
   }
   const flat = flattenNested(value);
   if (flat === null) {
@@ -192,6 +227,47 @@ function parseV2Form(body: Record<string, unknown>, inputs: readonly InputSpec[]
   }
   const id = typeof body.id === 'string' ? body.id : undefined;
   return { form: 'v2', tensors, samples: [...firstAxes][0] as number, outputs: outputs as string[], ...(id !== undefined ? { id } : {}) };
+}
+
+const ELEMENT_BYTES: Partial<Record<ElementType, number>> = { float32: 4, float64: 8, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8 };
+const TYPED: Partial<Record<ElementType, new (n: number) => Exclude<TensorData, string[]>>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+};
+
+/**
+ * A body of raw tensor bytes (`Content-Type: application/octet-stream`): the samples of a model's
+ * only input, little-endian, row-major, every axis but the first fixed by the model. Nothing to
+ * parse: the bytes are copied once into the tensor.
+ */
+export function parseRawBytes(bytes: Uint8Array, inputs: readonly InputSpec[]): ParsedRequest {
+  const [spec, ...others] = inputs;
+  if (spec === undefined) throw new TensorInputError('The model has no inputs');
+  const elementBytes = ELEMENT_BYTES[spec.type];
+  const Ctor = TYPED[spec.type];
+  const rest = spec.shape.slice(1);
+  if (others.length > 0 || elementBytes === undefined || Ctor === undefined || spec.shape.length === 0 || !rest.every((d) => typeof d === 'number' && d > 0)) {
+    throw new TensorInputError(
+      `Raw tensor bytes need a model with one numeric input whose axes after the first are fixed; send JSON for ${inputs.map(describeInput).join(', ')}`,
+    );
+  }
+  const sampleBytes = (rest as number[]).reduce((a, b) => a * b, elementBytes);
+  if (bytes.length === 0 || bytes.length % sampleBytes !== 0) {
+    throw new TensorInputError(`Input ${describeInput(spec)} takes raw bytes in multiples of ${sampleBytes} (one ${spec.type} sample), got ${bytes.length}`);
+  }
+  const data = new Ctor(bytes.length / elementBytes);
+  new Uint8Array(data.buffer).set(bytes);
+  const dims = [bytes.length / sampleBytes, ...(rest as number[])];
+  checkShape(spec, dims, 'raw bytes');
+  return { form: 'array', tensors: new Map([[spec.name, { type: spec.type, dims, data }]]), samples: dims[0] as number, outputs: [] };
 }
 
 /** One request body (already JSON-parsed) → its tensors. */

@@ -153,13 +153,33 @@ def encode_load_reply_payload(reply: LoadReply) -> bytes:
 
 
 def encode_infer_reply_payload(reply: InferReply) -> bytes:
-    w = _Writer().int(reply.code).str(reply.message)
+    # Sent once per batch: built with local functions rather than _Writer's chained methods.
+    pack = _INT.pack
+    parts: list[bytes] = []
+    add = parts.append
+
+    def text(value: str | None) -> None:
+        raw = (value or "").encode("utf-8")
+        add(pack(len(raw)))
+        add(raw)
+
+    add(pack(reply.code))
+    text(reply.message)
     for r in reply.responses:
         headers = list(r.headers)
-        w.str(r.request_id).str(r.content_type).int(r.status).str(r.reason)
-        w.int(len(headers)).pairs(headers)
-        w.bytes(r.body)
-    return w.int(END).payload()
+        text(r.request_id)
+        text(r.content_type)
+        add(pack(r.status))
+        text(r.reason)
+        add(pack(len(headers)))
+        for name, value in headers:
+            text(name)
+            text(value)
+        body = r.body
+        add(pack(len(body)))
+        add(bytes(body))
+    add(pack(END))
+    return b"".join(parts)
 
 
 def encode_load(msg: LoadMessage) -> bytes:
@@ -259,22 +279,72 @@ def decode_to_worker(payload: bytes) -> LoadMessage | InferenceMessage:
         return msg
     if cmd != CMD_INFER:
         raise ProtocolError(f"Unknown command byte 0x{cmd:02x}")
+    return _decode_inference(bytes(payload))
+
+
+def _decode_inference(buf: bytes) -> InferenceMessage:
+    """The inference message, read with local state only: it is decoded once per batch, so it
+    avoids the per-field method calls of ``_Reader`` (same checks, same errors)."""
+    size = len(buf)
+    unpack = _INT.unpack_from
+    pos = 1
+
+    def length_at(at: int) -> int:
+        if at + 4 > size:
+            raise ProtocolError("Truncated message")
+        return unpack(buf, at)[0]
+
+    def field(at: int, n: int) -> bytes:
+        if n < 0:
+            raise ProtocolError(f"Negative field length: {n}")
+        if at + n > size:
+            raise ProtocolError("Truncated message")
+        return buf[at : at + n]
+
+    def text(at: int, n: int) -> str:
+        try:
+            return field(at, n).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolError(f"Invalid UTF-8 in string field: {e}") from None
+
     requests = []
     while True:
-        n = r.int()
+        n = length_at(pos)
+        pos += 4
         if n == END:
             break
-        req = InferenceRequest(request_id=r.text_of(n))
-        req.headers = r.pairs_until_end()
+        req = InferenceRequest(request_id=text(pos, n))
+        pos += n
+        headers = req.headers
         while True:
-            m = r.int()
-            if m == END:
+            n = length_at(pos)
+            pos += 4
+            if n == END:
                 break
-            name = r.text_of(m)
-            ct = r.str()
-            req.parameters.append(Parameter(name, ct, r.bytes()))
+            name = text(pos, n)
+            pos += n
+            n = length_at(pos)
+            value = text(pos + 4, n)
+            pos += 4 + n
+            headers.append((name, value))
+        params = req.parameters
+        while True:
+            n = length_at(pos)
+            pos += 4
+            if n == END:
+                break
+            name = text(pos, n)
+            pos += n
+            n = length_at(pos)
+            content_type = text(pos + 4, n)
+            pos += 4 + n
+            n = length_at(pos)
+            value = field(pos + 4, n)
+            pos += 4 + n
+            params.append(Parameter(name, content_type, value))
         requests.append(req)
-    r.end()
+    if pos != size:
+        raise ProtocolError(f"{size - pos} trailing bytes after message")
     return InferenceMessage(requests)
 
 

@@ -64,12 +64,36 @@ def _hostname() -> str:
 
 
 _emit_lock = threading.Lock()
+# While a batch is served, its metric lines wait here and are written after the reply, in one
+# write (see ``deferred_lines``): the front end gets the reply without waiting for them.
+_deferred: list[str] | None = None
 
 
 def _emit(line: str) -> None:
     with _emit_lock:
+        if _deferred is not None:
+            _deferred.append(line)
+            return
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+def defer_lines() -> None:
+    """Holds metric lines back until ``flush_deferred_lines``."""
+    global _deferred
+    with _emit_lock:
+        if _deferred is None:
+            _deferred = []
+
+
+def flush_deferred_lines() -> None:
+    """Writes the held-back metric lines, in order, with one write; stops holding them back."""
+    global _deferred
+    with _emit_lock:
+        lines, _deferred = _deferred, None
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
 
 
 def _format_number(value) -> str:

@@ -13,6 +13,7 @@ import traceback
 from . import __version__
 from .codec import (
     DEFAULT_MAX_FRAME,
+    FrameReader,
     InferenceMessage,
     LoadMessage,
     LoadReply,
@@ -21,14 +22,14 @@ from .codec import (
     encode_load_reply_payload,
     frame,
     decode_to_worker,
-    read_frame,
 )
 from .context import Context, read_manifest, read_model_yaml_config
 from .loader import load_entry_point
-from .metrics import MetricsCache
+from .metrics import MetricsCache, defer_lines, flush_deferred_lines
 from .service import Service, error_reply
 
 SOCKET_FD = 3
+RECV_BYTES = 1 << 16
 
 
 class Connection:
@@ -39,6 +40,9 @@ class Connection:
         self.sock = sock
         self.max_frame = max_frame
         self._lock = threading.Lock()
+        # Reads what the socket has (usually a whole message in one recv) and cuts it into frames.
+        self._reader = FrameReader(max_frame)
+        self._ready: list[bytes] = []
 
     def send_payload(self, payload: bytes) -> None:
         data = frame(payload)
@@ -46,7 +50,17 @@ class Connection:
             self.sock.sendall(data)
 
     def read_payload(self) -> bytes | None:
-        return read_frame(self.sock, self.max_frame)
+        """Blocks for the next payload; None at a clean end of file."""
+        while not self._ready:
+            # Not more than 64 KiB at a time: CPython allocates the whole size asked for, and above
+            # malloc's mmap threshold (128 KiB) every recv would map and unmap memory (30 µs here).
+            data = self.sock.recv(RECV_BYTES)
+            if not data:
+                if self._reader.buffered:
+                    raise EOFError(f"End of file with {self._reader.buffered} bytes of an unfinished frame")
+                return None
+            self._ready.extend(self._reader.feed(data))
+        return self._ready.pop(0)
 
 
 class LoadFailed(Exception):
@@ -130,18 +144,27 @@ def serve(connection: Connection) -> int:
             connection.send_payload(encode_load_reply_payload(LoadReply(200, f"loaded model {msg.model_name}")))
             print(f"Model {msg.model_name} loaded.", flush=True)
         elif isinstance(msg, InferenceMessage):
-            if service is None:
-                reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
-            else:
-                reply = service.predict(msg.requests)
+            # The batch's metric lines (PredictionTime, the handler's own) follow its reply.
+            defer_lines()
             try:
-                payload = encode_infer_reply_payload(reply)
-            except Exception as e:  # noqa: BLE001
-                traceback.print_exc(file=sys.stderr)
-                payload = encode_infer_reply_payload(
-                    error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
-                )
-            connection.send_payload(payload)
+                serve_batch(connection, service, msg)
+            finally:
+                flush_deferred_lines()
+
+
+def serve_batch(connection: Connection, service: Service | None, msg: InferenceMessage) -> None:
+    if service is None:
+        reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
+    else:
+        reply = service.predict(msg.requests)
+    try:
+        payload = encode_infer_reply_payload(reply)
+    except Exception as e:  # noqa: BLE001
+        traceback.print_exc(file=sys.stderr)
+        payload = encode_infer_reply_payload(
+            error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
+        )
+    connection.send_payload(payload)
 
 
 def _on_sigterm(signum, frame_) -> None:  # noqa: ARG001
