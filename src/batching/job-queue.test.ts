@@ -341,3 +341,15 @@ describe('JobQueue.failAll', () => {
     assert.equal(queued.failures.length, 1);
   });
 });
+
+describe('JobQueue.requeue', () => {
+  it('puts jobs taken for a worker that died back at the front, in order, for the next taker', async () => {
+    const queue = new JobQueue(10, new ManualClock());
+    for (const id of ['a', 'b', 'c']) queue.offer(job(id));
+    const taken = await queue.takeBatch(2, 0, never());
+    assert.deepEqual(ids(taken), ['a', 'b']);
+    queue.requeue(taken ?? []);
+    assert.equal(queue.pending, 3);
+    assert.deepEqual(ids(await queue.takeBatch(3, 0, never())), ['a', 'b', 'c']);
+  });
+});

@@ -35,6 +35,12 @@ export class JobQueue {
     return true;
   }
 
+  /** Puts jobs taken for a worker that died before they were sent back at the front, in order. */
+  requeue(jobs: readonly Job[]): void {
+    this.jobs.unshift(...jobs.filter((j) => !j.finished && !j.cancelled));
+    if (jobs.length > 0) this.wake?.();
+  }
+
   /** Removes a queued job (its client left); false when it was no longer queued. */
   remove(job: Job): boolean {
     const i = this.jobs.indexOf(job);

@@ -229,9 +229,15 @@ export class WorkerPool {
         slot.settleFirstLoad(null);
         deps.events?.workerLoaded?.(spec.modelName, spec.version, slot.id, deps.clock.now() - startedMs);
         const signal = AbortSignal.any([slot.stop.signal, died.signal]);
-        for (;;) {
+        // The process may die while a batch runs or while one forms; jobs not yet sent to it go back
+        // to the front of the queue for the restarted worker instead of failing with it.
+        while (proc.state.kind === 'ready') {
           const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
           if (batch === null) break;
+          if (proc.state.kind !== 'ready') {
+            deps.queue.requeue(batch);
+            break;
+          }
           deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
           const running = proc.run(batch, spec.responseTimeoutMs);
           deps.events?.batchSent?.(spec.modelName, spec.version, batch);
