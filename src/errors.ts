@@ -35,6 +35,13 @@ export function isServeError(value: unknown): value is ServeError {
   return value instanceof ServeError;
 }
 
+/** The one conversion both edges use: a ServeError as it is, anything else a logged 500. */
+export function asServeError(err: unknown, logUnexpected: (message: string, cause: unknown) => void): ServeError {
+  if (isServeError(err)) return err;
+  logUnexpected('Unexpected error while serving a request', err);
+  return new ServeError(500, 'InternalServerException', err instanceof Error ? err.message : String(err), err);
+}
+
 // ---- generic ----
 export const badRequest = (message: string, cause?: unknown): ServeError =>
   new ServeError(400, 'BadRequestException', message, cause);

@@ -1,7 +1,7 @@
 // How errors leave the gRPC edge (spec §11.5): one table from the HTTP status a ServeError carries
 // to a gRPC status code, used by every RPC, and TorchServe's description `<message>\n<Java class>`.
 import { status as GrpcCode, type StatusObject } from '@grpc/grpc-js';
-import { internal, isServeError, type ErrorType, type ServeError } from '../errors.js';
+import type { ErrorType, ServeError } from '../errors.js';
 
 const EXACT: ReadonlyMap<number, GrpcCode> = new Map([
   [400, GrpcCode.INVALID_ARGUMENT],
@@ -51,11 +51,7 @@ const JAVA_PACKAGE: Record<ErrorType, string> = {
 export const javaClassName = (type: ErrorType): string => `${JAVA_PACKAGE[type]}.${type}`;
 
 /** Anything thrown becomes a ServeError; what is not one already is logged and answered as a 500. */
-export function asServeError(err: unknown, logError: (message: string, cause: unknown) => void): ServeError {
-  if (isServeError(err)) return err;
-  logError('Unexpected error while serving a gRPC call', err);
-  return internal(err instanceof Error ? err.message : String(err), err);
-}
+export { asServeError } from '../errors.js';
 
 /** The status a call ends with: mapped code, description `<message>\n<class>` as TorchServe writes it. */
 export function grpcStatusOf(error: ServeError): Pick<StatusObject, 'code' | 'details'> {

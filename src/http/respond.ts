@@ -2,7 +2,7 @@
 // no-cache headers, a fresh x-request-id, CORS headers when configured, and the connection
 // closed after an error.
 import type { ServerResponse } from 'node:http';
-import { isServeError, internal, type ServeError } from '../errors.js';
+import { asServeError, type ServeError } from '../errors.js';
 
 export interface CorsSettings {
   readonly allowedOrigin: string | null;
@@ -66,9 +66,7 @@ export function errorBody(error: ServeError): { code: number; type: string; mess
 
 /** The one place where thrown values become HTTP errors; anything unexpected is a logged 500. */
 export function toServeError(err: unknown, ctx: ResponseContext): ServeError {
-  if (isServeError(err)) return err;
-  ctx.logError('Unexpected error while serving a request', err);
-  return internal(err instanceof Error ? err.message : String(err), err);
+  return asServeError(err, ctx.logError);
 }
 
 export function sendError(res: ServerResponse, ctx: ResponseContext, err: unknown): void {
