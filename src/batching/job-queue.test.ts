@@ -313,6 +313,44 @@ describe('JobQueue.remove', () => {
   });
 });
 
+describe('JobQueue.takeReadyBatch (the next batch of a busy worker)', () => {
+  it('takes a full batch at once, and nothing while fewer than maxSize jobs wait', () => {
+    const q = new JobQueue(10, new ManualClock());
+    for (const id of ['a', 'b']) q.offer(job(id));
+    assert.equal(q.takeReadyBatch(3), null);
+    assert.equal(q.pending, 2);
+    q.offer(job('c'));
+    q.offer(job('d'));
+    assert.deepEqual(ids(q.takeReadyBatch(3)), ['a', 'b', 'c']);
+    assert.deepEqual(ids(q.takeReadyBatch(1)), ['d']);
+    assert.equal(q.takeReadyBatch(1), null);
+  });
+
+  it('leaves the jobs to a worker forming a batch', async () => {
+    const q = new JobQueue(10, new ManualClock());
+    const forming = watch(q.takeBatch(2, 100, never()));
+    await settle();
+    q.offer(job('a'));
+    q.offer(job('b'));
+    q.offer(job('c'));
+    assert.equal(q.takeReadyBatch(1), null);
+    await settle();
+    assert.deepEqual(ids(forming.value), ['a', 'b']);
+    assert.deepEqual(ids(q.takeReadyBatch(1)), ['c']);
+  });
+
+  it('takes a describe job alone, and no predict batch with a describe job inside', () => {
+    const q = new JobQueue(10, new ManualClock());
+    q.offer(job('d', 'describe'));
+    q.offer(job('a'));
+    q.offer(job('b', 'describe'));
+    q.offer(job('c'));
+    assert.deepEqual(ids(q.takeReadyBatch(2)), ['d']);
+    assert.equal(q.takeReadyBatch(2), null);
+    assert.deepEqual(ids(q.takeReadyBatch(1)), ['a']);
+  });
+});
+
 describe('JobQueue.failAll', () => {
   it('fails every queued job exactly once and empties the queue', () => {
     const q = new JobQueue(10, new ManualClock());

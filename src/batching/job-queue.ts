@@ -84,6 +84,18 @@ export class JobQueue {
     }
   }
 
+  /**
+   * A full batch (or a describe job, alone) taken at once, for a busy worker to hold next; null
+   * when fewer than `maxSize` jobs wait or a worker is forming a batch, which then gets them.
+   */
+  takeReadyBatch(maxSize: number): Job[] | null {
+    if (this.turnTaken || this.jobs.length === 0) return null;
+    if (this.jobs[0]?.kind === 'describe') return this.jobs.splice(0, 1);
+    if (this.jobs.length < maxSize) return null;
+    for (let i = 0; i < maxSize; i++) if (this.jobs[i]?.kind === 'describe') return null;
+    return this.jobs.splice(0, maxSize);
+  }
+
   private takeTurn(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
     if (!this.turnTaken) {

@@ -115,6 +115,28 @@ describe('workers', () => {
     assert.equal(again.json<{ pid: number }>().pid, after.pid);
   });
 
+  it('serves a batch that waited behind a crash in the worker (pipelined) with the restarted worker', async () => {
+    const lantern = await lanterns.start({ archives: [CRASH] });
+    await register(lantern, 'url=crash.mar&initial_workers=1&synchronous=true');
+    const [before] = await workersOf(lantern, 'crash');
+    assert.ok(before !== undefined);
+    lanterns.seen([before.pid]);
+    // While the worker sleeps, "crash" and "ok" queue up; "crash" is sent when the sleep ends and
+    // "ok" right behind it, so it is in the dying worker's socket, never started.
+    const sleeping = request('POST', `${lantern.inference}/predictions/crash`, { body: 'sleep' });
+    await new Promise((r) => setTimeout(r, 100));
+    const crashed = request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
+    await new Promise((r) => setTimeout(r, 50));
+    const behind = request('POST', `${lantern.inference}/predictions/crash`, { body: 'ok' });
+    assert.equal((await sleeping).status, 200);
+    expectError(await crashed, 500, 'InternalServerException', 'Worker died.');
+    const reply = await behind;
+    assert.equal(reply.status, 200, reply.text);
+    const servedBy = reply.json<{ pid: number }>().pid;
+    assert.notEqual(servedBy, before.pid);
+    lanterns.seen([servedBy]);
+  });
+
   it('answers 500 when the worker exceeds response_timeout, then recovers', async () => {
     const lantern = await lanterns.start({ archives: [SLOW] });
     await register(lantern, 'url=slow.mar&initial_workers=1&synchronous=true&response_timeout=1');

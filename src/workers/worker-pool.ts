@@ -8,6 +8,9 @@ import type { LoadMessage } from '../protocol/messages.js';
 import { WorkerProcess, type WorkerLaunch } from './worker-process.js';
 import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.js';
 
+/** Batches a worker holds at once: the one it runs and the next, waiting in its socket. */
+const PIPELINE_DEPTH = 2;
+
 /** TorchServe's retry delays in seconds; the index advances before use. */
 const BACK_OFF_SEC = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
 
@@ -229,8 +232,8 @@ export class WorkerPool {
         slot.settleFirstLoad(null);
         deps.events?.workerLoaded?.(spec.modelName, spec.version, slot.id, deps.clock.now() - startedMs);
         const signal = AbortSignal.any([slot.stop.signal, died.signal]);
-        // The process may die while a batch runs or while one forms; jobs not yet sent to it go back
-        // to the front of the queue for the restarted worker instead of failing with it.
+        // The process may die while a batch runs or while one forms; jobs not yet sent to it, or
+        // sent but not started, go back to the front of the queue for the restarted worker.
         while (proc.state.kind === 'ready') {
           const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
           if (batch === null) break;
@@ -238,10 +241,7 @@ export class WorkerPool {
             deps.queue.requeue(batch);
             break;
           }
-          deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
-          const running = proc.run(batch, spec.responseTimeoutMs);
-          deps.events?.batchSent?.(spec.modelName, spec.version, batch);
-          await running;
+          await this.runWhileBusy(proc, batch, signal);
         }
       } catch (err) {
         const error = isServeError(err) ? err : workersFailedToStart(spec.modelName, spec.version);
@@ -257,6 +257,33 @@ export class WorkerPool {
       await proc.exited;
       if (!(await this.backOff(slot))) break;
       deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
+    }
+  }
+
+  /**
+   * Runs `first` and, while the worker is busy, keeps one more batch waiting in its socket when a
+   * full one is already queued and no idle worker is forming one: the worker then goes from one
+   * batch to the next without waiting for the front end. Returns when nothing is in flight.
+   */
+  private async runWhileBusy(proc: WorkerProcess, first: readonly Job[], signal: AbortSignal): Promise<void> {
+    const { spec, deps } = this;
+    const inFlight: Promise<void>[] = [];
+    const send = (batch: readonly Job[]): void => {
+      deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
+      const done = proc.run(batch, spec.responseTimeoutMs).then((unstarted) => deps.queue.requeue(unstarted));
+      deps.events?.batchSent?.(spec.modelName, spec.version, batch);
+      inFlight.push(done);
+    };
+    send(first);
+    while (inFlight.length > 0) {
+      if (inFlight.length < PIPELINE_DEPTH && !signal.aborted && proc.state.kind === 'busy') {
+        const next = deps.queue.takeReadyBatch(spec.batchSize);
+        if (next !== null) {
+          send(next);
+          continue;
+        }
+      }
+      await inFlight.shift();
     }
   }
 

@@ -1,6 +1,8 @@
 // One worker: an OS process that owns a model and answers frames on the socket it inherited
-// as fd 3. It serves one message at a time; every job handed to it is answered exactly once,
-// by its reply or by an error when the process fails, times out or is stopped.
+// as fd 3. It runs one batch at a time, in the order they were sent; more than one may be sent
+// (pipelining), the later ones waiting in the socket while the first runs. Every job handed to it
+// is answered exactly once, by its reply or by an error when the process fails, times out or is
+// stopped; a batch still waiting when the process dies is handed back, never started.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -29,14 +31,24 @@ export interface WorkerOptions {
 export type WorkerState =
   | { readonly kind: 'starting' }
   | { readonly kind: 'ready' }
-  | { readonly kind: 'busy'; readonly batch: readonly Job[] }
+  | { readonly kind: 'busy' }
   | { readonly kind: 'stopping' }
   | { readonly kind: 'dead'; readonly exitCode: number | null; readonly reason: string };
 
-/** What the worker is waiting for from its process. */
-type Pending =
-  | { readonly kind: 'load'; resolve: () => void; reject: (e: ServeError) => void }
-  | { readonly kind: 'batch'; readonly jobs: Map<string, Job>; resolve: () => void };
+/** The load message waiting for its reply. */
+interface PendingLoad {
+  resolve: () => void;
+  reject: (e: ServeError) => void;
+}
+
+/** A batch sent to the process: the first of them is the one it runs. */
+interface InFlight {
+  readonly batch: readonly Job[];
+  /** The jobs still waiting for their last reply, by request id. */
+  readonly jobs: Map<string, Job>;
+  /** Settles run(): with the jobs the process never started, to be queued again. */
+  readonly resolve: (unstarted: readonly Job[]) => void;
+}
 
 const KILL_GRACE_MS = 5000;
 
@@ -45,7 +57,9 @@ export class WorkerProcess {
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
   private stateValue: WorkerState = { kind: 'starting' };
-  private pending: Pending | null = null;
+  private loading: PendingLoad | null = null;
+  private readonly inFlight: InFlight[] = [];
+  private responseTimeoutMs = 0;
   /** One timer at a time, re-armed lazily: a batch only moves the deadline (no timer per batch). */
   private timer: Timer | null = null;
   private timerDueMs = 0;
@@ -114,29 +128,33 @@ export class WorkerProcess {
         reject(internal(`Worker ${this.id} cannot load in state ${this.stateValue.kind}`));
         return;
       }
-      this.pending = { kind: 'load', resolve, reject };
+      this.loading = { resolve, reject };
       this.arm(startupTimeoutMs, 'did not load the model in time');
       this.socket.write(encodeLoad(message));
     });
   }
 
-  /** Runs one batch; resolves when every job in it has been answered (or failed). */
-  run(batch: readonly Job[], responseTimeoutMs: number): Promise<void> {
-    if (this.stateValue.kind !== 'ready') {
-      const error = workerDied();
-      for (const job of batch) job.fail(error);
-      return Promise.resolve();
-    }
+  /** Batches sent and not yet answered; the first one is running. */
+  get inFlightCount(): number {
+    return this.inFlight.length;
+  }
+
+  /**
+   * Sends one batch. Resolves when every job in it has been answered or failed, with the jobs the
+   * process never started (it died, or was not ready, before reaching them): the caller queues
+   * them again. A batch sent while another runs waits in the socket behind it.
+   */
+  run(batch: readonly Job[], responseTimeoutMs: number): Promise<readonly Job[]> {
+    if (this.stateValue.kind !== 'ready' && this.stateValue.kind !== 'busy') return Promise.resolve(batch);
     return new Promise((resolve) => {
-      this.stateValue = { kind: 'busy', batch };
-      this.pending = { kind: 'batch', jobs: new Map(batch.map((j) => [j.id, j])), resolve };
+      this.inFlight.push({ batch, jobs: new Map(batch.map((j) => [j.id, j])), resolve });
+      this.stateValue = { kind: 'busy' };
       this.responseTimeoutMs = responseTimeoutMs;
-      this.arm(responseTimeoutMs, 'did not respond in given time');
+      // The response timeout counts from the moment the process can start the batch.
+      if (this.inFlight.length === 1) this.arm(responseTimeoutMs, 'did not respond in given time');
       this.socket.write(encodeInference(batch.map((j) => j.request)));
     });
   }
-
-  private responseTimeoutMs = 0;
 
   /** Stops the process: closes its socket (it exits on end of file), then signals it. */
   stop(): Promise<void> {
@@ -202,50 +220,56 @@ export class WorkerProcess {
   /** A reply over max_response_size fails its batch with an error that says so, not "Worker died.". */
   private failOversized(message: string): void {
     const size = /Message size exceed limit: (\d+)/.exec(message)?.[1];
-    const pending = this.pending;
-    if (size === undefined || pending?.kind !== 'batch') return;
+    const running = this.inFlight[0];
+    if (size === undefined || running === undefined) return;
     const error = responseTooLarge(Number(size));
-    for (const job of pending.jobs.values()) job.fail(error);
-    pending.jobs.clear();
+    for (const job of running.jobs.values()) job.fail(error);
+    running.jobs.clear();
   }
 
   private onFrame(payload: Buffer): void {
-    const pending = this.pending;
-    if (pending === null) throw new ProtocolError('Unexpected message from worker');
-    if (pending.kind === 'load') {
+    const loading = this.loading;
+    if (loading !== null) {
       const reply = decodeLoadReply(payload, this.options.maxResponseBytes);
       this.disarm();
-      this.pending = null;
+      this.loading = null;
       if (reply.code === 200) {
         this.stateValue = { kind: 'ready' };
-        pending.resolve();
+        loading.resolve();
       } else {
-        pending.reject(workerFailure(reply.code, reply.message));
+        loading.reject(workerFailure(reply.code, reply.message));
       }
       return;
     }
+    const running = this.inFlight[0];
+    if (running === undefined) throw new ProtocolError('Unexpected message from worker');
     const reply = decodeInferReply(payload, this.options.maxResponseBytes);
     if (reply.code !== 200) {
       const error = workerFailure(reply.code, reply.message);
-      for (const job of pending.jobs.values()) job.fail(error);
-      pending.jobs.clear();
+      for (const job of running.jobs.values()) job.fail(error);
+      running.jobs.clear();
     } else {
       for (const entry of reply.responses) {
-        const job = pending.jobs.get(entry.requestId);
+        const job = running.jobs.get(entry.requestId);
         if (job === undefined) throw new ProtocolError(`Reply for unknown request ${entry.requestId}`);
         const last = !expectsMore(entry);
         job.reply(entry, last);
-        if (last) pending.jobs.delete(entry.requestId);
+        if (last) running.jobs.delete(entry.requestId);
       }
     }
-    if (pending.jobs.size === 0) {
-      this.disarm();
-      this.pending = null;
-      this.stateValue = { kind: 'ready' };
-      pending.resolve();
-    } else {
+    if (running.jobs.size > 0) {
+      // A streamed reply: the rest of the batch gets a new deadline.
       this.arm(this.responseTimeoutMs, 'did not respond in given time');
+      return;
     }
+    this.inFlight.shift();
+    if (this.inFlight.length > 0) {
+      this.arm(this.responseTimeoutMs, 'did not respond in given time');
+    } else {
+      this.disarm();
+      if (this.stateValue.kind === 'busy') this.stateValue = { kind: 'ready' };
+    }
+    running.resolve([]);
   }
 
   private die(exitCode: number | null, reason: string): void {
@@ -254,14 +278,15 @@ export class WorkerProcess {
     this.deadline = null;
     this.timer?.cancel();
     this.timer = null;
-    const pending = this.pending;
-    this.pending = null;
-    if (pending?.kind === 'load') {
-      pending.reject(internal(`Worker ${this.id} ${reason} before loading the model`));
-    } else if (pending?.kind === 'batch') {
+    const loading = this.loading;
+    this.loading = null;
+    loading?.reject(internal(`Worker ${this.id} ${reason} before loading the model`));
+    const [running, ...waiting] = this.inFlight.splice(0);
+    if (running !== undefined) {
       const error = workerDied(this.killedByUs ? null : exitCode);
-      for (const job of pending.jobs.values()) job.fail(error);
-      pending.resolve();
+      for (const job of running.jobs.values()) job.fail(error);
+      running.resolve([]);
     }
+    for (const batch of waiting) batch.resolve(batch.batch);
   }
 }
