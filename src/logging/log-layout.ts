@@ -19,12 +19,18 @@ export interface LogRecord {
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
-/** log4j's ISO8601 date: local time, `yyyy-MM-ddTHH:mm:ss,SSS`. */
+let lastMs = Number.NaN;
+let lastText = '';
+
+/** log4j's ISO8601 date: local time, `yyyy-MM-ddTHH:mm:ss,SSS` (the lines of one millisecond share it). */
 export function log4jTime(time: Date): string {
-  return (
+  const ms = time.getTime();
+  if (ms === lastMs) return lastText;
+  lastMs = ms;
+  lastText =
     `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())}` +
-    `T${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())},${pad(time.getMilliseconds(), 3)}`
-  );
+    `T${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())},${pad(time.getMilliseconds(), 3)}`;
+  return lastText;
 }
 
 /** `%d{ISO8601} [%-5p] %t %c - %m` */

@@ -1,7 +1,7 @@
 // An append-only log file rolled over by size: when a line would take the file past maxBytes it
 // becomes `<name>.1` (older ones shift to `.2` … `.<backups>`, the oldest is dropped) and a fresh
-// file is started. Lines are written synchronously, or, buffered, at the end of the current tick;
-// either way nothing written before close() is lost.
+// file is started. Lines are held until flush(), which writes them with one write call (more only
+// when the file rolls over among them); nothing written before close() is lost.
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
@@ -9,8 +9,6 @@ export interface RollingFileOptions {
   readonly maxBytes: number;
   /** Rolled files kept besides the current one. */
   readonly backups: number;
-  /** Buffer lines and write them once per tick (async_logging) instead of one write per line. */
-  readonly buffered: boolean;
   /** Told once when the file cannot be written. */
   readonly onError: (message: string) => void;
 }
@@ -19,7 +17,6 @@ export class RollingFile {
   private fd: number | null;
   private sizeBytes: number;
   private pending: string[] = [];
-  private flushScheduled = false;
   private failed = false;
 
   constructor(
@@ -31,40 +28,49 @@ export class RollingFile {
     this.sizeBytes = fstatSync(this.fd).size;
   }
 
-  /** Appends one line (the newline is added here). */
+  /** Holds one line (the newline is added here) until the next flush(). */
   write(line: string): void {
-    if (this.fd === null) return;
-    if (!this.options.buffered) {
-      this.append(`${line}\n`);
-      return;
-    }
-    this.pending.push(`${line}\n`);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.fd !== null) this.pending.push(line);
   }
 
+  /** Writes the lines held so far. */
   flush(): void {
-    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.fd === null) return;
     const lines = this.pending;
     this.pending = [];
-    // One write for the whole tick: the point of buffering.
-    if (lines.length > 0) this.append(lines.join(''));
+    const text = `${lines.join('\n')}\n`;
+    const bytes = Buffer.from(text, 'utf8');
+    if (this.sizeBytes + bytes.length <= this.options.maxBytes) {
+      this.append(bytes);
+      return;
+    }
+    // The file rolls over somewhere among these lines: cut them where it does.
+    let chunk: string[] = [];
+    let chunkBytes = 0;
+    for (const line of lines) {
+      const lineBytes = Buffer.byteLength(line) + 1;
+      if (this.sizeBytes + chunkBytes > 0 && this.sizeBytes + chunkBytes + lineBytes > this.options.maxBytes) {
+        if (chunk.length > 0) this.append(Buffer.from(`${chunk.join('\n')}\n`, 'utf8'));
+        chunk = [];
+        chunkBytes = 0;
+        this.roll();
+      }
+      chunk.push(line);
+      chunkBytes += lineBytes;
+    }
+    if (chunk.length > 0) this.append(Buffer.from(`${chunk.join('\n')}\n`, 'utf8'));
   }
 
-  /** Writes what is buffered and closes the file. Idempotent. */
+  /** Writes what is held and closes the file. Idempotent. */
   close(): void {
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
 
-  private append(text: string): void {
+  private append(bytes: Buffer): void {
     if (this.fd === null) return;
-    const bytes = Buffer.from(text, 'utf8');
     try {
-      if (this.sizeBytes > 0 && this.sizeBytes + bytes.length > this.options.maxBytes) this.roll();
       writeSync(this.fd, bytes);
       this.sizeBytes += bytes.length;
     } catch (err) {
@@ -74,23 +80,29 @@ export class RollingFile {
   }
 
   private roll(): void {
-    closeSync(this.fd as number);
-    this.fd = null;
-    const { backups } = this.options;
-    if (backups <= 0) {
-      rmSync(this.filePath, { force: true });
-    } else {
-      rmSync(`${this.filePath}.${backups}`, { force: true });
-      for (let i = backups - 1; i >= 1; i--) {
-        try {
-          renameSync(`${this.filePath}.${i}`, `${this.filePath}.${i + 1}`);
-        } catch {
-          // that generation does not exist yet
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+      this.fd = null;
+      const { backups } = this.options;
+      if (backups <= 0) {
+        rmSync(this.filePath, { force: true });
+      } else {
+        rmSync(`${this.filePath}.${backups}`, { force: true });
+        for (let i = backups - 1; i >= 1; i--) {
+          try {
+            renameSync(`${this.filePath}.${i}`, `${this.filePath}.${i + 1}`);
+          } catch {
+            // that generation does not exist yet
+          }
         }
+        renameSync(this.filePath, `${this.filePath}.1`);
       }
-      renameSync(this.filePath, `${this.filePath}.1`);
+      this.fd = openSync(this.filePath, 'a');
+      this.sizeBytes = 0;
+    } catch (err) {
+      if (!this.failed) this.options.onError(`Cannot roll ${this.filePath} over: ${err instanceof Error ? err.message : String(err)}`);
+      this.failed = true;
     }
-    this.fd = openSync(this.filePath, 'a');
-    this.sizeBytes = 0;
   }
 }

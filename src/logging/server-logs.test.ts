@@ -17,7 +17,8 @@ describe('server logs', () => {
     maxFileBytes: 1 << 20,
     backups: 1,
     buffered: false,
-    console: console === null ? null : { out: (l) => console.push(l), err: (l) => console.push(l) },
+    // The console gets the lines of one turn in one write.
+    console: console === null ? null : { out: (l) => console.push(...l.split('\n')), err: (l) => console.push(...l.split('\n')) },
   });
   const read = (sub: string, name: string): string[] => readFileSync(path.join(dir, sub, name), 'utf8').trim().split('\n');
 
@@ -30,6 +31,10 @@ describe('server logs', () => {
     logs.model('W-9000-m_1.0', 'oops', 'stderr');
     logs.metric?.('ts', 'Requests2XX.Count:1.0|#Level:Host|#hostname:box,timestamp:1');
     logs.metric?.('model', 'PredictionTime.ms:1.0|#ModelName:m,Level:Model|#hostname:box,timestamp:1');
+    assert.deepEqual(console, [], 'lines are held until the end of the turn');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(read('text', 'ts_log.log').length, 6, 'and written then');
+    assert.equal(console.length, 6);
     await logs.close();
     logs.info('after close is dropped');  // from the files
     const access = read('text', 'access_log.log');
@@ -45,6 +50,15 @@ describe('server logs', () => {
     assert.match(server[0] ?? '', /\[INFO \] main lantern - started$/);
     assert.deepEqual(console.slice(0, 6), server);
     assert.match(console[6] ?? '', /after close is dropped$/, 'the console still speaks after the files are closed');
+  });
+
+  it('with async_logging, holds lines across turns and writes them at close', async () => {
+    const logs = openServerLogs({ ...settings('async', 'text'), buffered: true });
+    logs.info('held');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(readFileSync(path.join(dir, 'async', 'ts_log.log'), 'utf8'), '');
+    await logs.close();
+    assert.match(read('async', 'ts_log.log')[0] ?? '', /lantern - held$/);
   });
 
   it('writes one JSON object per line in the json format, and creates only the files used', async () => {

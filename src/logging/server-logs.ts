@@ -3,6 +3,11 @@
 // model_log.log (worker stdout/stderr tagged `W-<id>-<model>_<version>-stdout|stderr`), and in
 // log metrics mode ts_metrics.log and model_metrics.log under METRICS_LOCATION (default `logs/`).
 // Each file rolls over by size. The console gets what the server log gets.
+//
+// Lines are written together: by default at the end of the event-loop turn that produced them,
+// or, when the last write was less than a millisecond ago (under load), a millisecond later: one
+// write per file for all the requests answered meanwhile. With async_logging every ASYNC_FLUSH_MS, as TorchServe's async logging may delay output. Whatever is
+// held is written at close() and when the process exits.
 import path from 'node:path';
 import type { Config } from '../config/load-config.js';
 import { recordLogger, type LogChannel, type Logger } from '../logger.js';
@@ -15,7 +20,7 @@ export interface ServerLogSettings {
   readonly format: LogFormat;
   readonly maxFileBytes: number;
   readonly backups: number;
-  /** async_logging: buffer lines within a tick. */
+  /** async_logging: write held lines every ASYNC_FLUSH_MS instead of at the end of each turn. */
   readonly buffered: boolean;
   /** Where console lines go; null for files only. */
   readonly console: { readonly out: (line: string) => void; readonly err: (line: string) => void } | null;
@@ -48,24 +53,50 @@ export function serverLogSettings(
 
 export type ServerLogs = Logger & { close(): Promise<void> };
 
+/** How long async_logging holds lines at most. */
+export const ASYNC_FLUSH_MS = 100;
+
+interface Flushable {
+  flush(): void;
+}
+
 export function openServerLogs(settings: ServerLogSettings): ServerLogs {
   const files = new Map<string, RollingFile>();
   let closed = false;
   const onError = (message: string): void => settings.console?.err(message);
+  // Everything holding lines, flushed together by one scheduled call.
+  const held = new Set<Flushable>();
+  let scheduled = false;
+  let lastFlushMs = 0;
+  const flushAll = (): void => {
+    scheduled = false;
+    lastFlushMs = performance.now();
+    for (const f of held) f.flush();
+    held.clear();
+  };
+  const hold = (f: Flushable): void => {
+    held.add(f);
+    if (scheduled) return;
+    scheduled = true;
+    if (settings.buffered) setTimeout(flushAll, ASYNC_FLUSH_MS).unref();
+    // At the end of this turn; under load, when turns are short, at most once a millisecond.
+    else if (performance.now() - lastFlushMs >= 1) setImmediate(flushAll);
+    else setTimeout(flushAll, 1);
+  };
+  process.on('exit', flushAll);
   const file = (dir: string, name: string): RollingFile | null => {
     if (closed) return null;
     const full = path.join(dir, name);
     let f = files.get(full);
     if (f === undefined) {
-      f = new RollingFile(full, { maxBytes: settings.maxFileBytes, backups: settings.backups, buffered: settings.buffered, onError });
+      f = new RollingFile(full, { maxBytes: settings.maxFileBytes, backups: settings.backups, onError });
       files.set(full, f);
     }
     return f;
   };
   const full = layout(settings.format, 'full');
   const server = file(settings.logDir, 'ts_log.log');
-  const buffered = settings.console !== null && settings.buffered ? tickBufferedConsole(settings.console) : null;
-  const terminal = buffered ?? settings.console;
+  const terminal = settings.console === null ? null : new HeldConsole(settings.console);
   // Resolved once per channel, not per line: emit runs several times for every request.
   const channelFiles = new Map<LogChannel, { file: RollingFile | null; line: (r: LogRecord) => string }>();
   const emit = (record: LogRecord, channel: LogChannel): void => {
@@ -77,41 +108,54 @@ export function openServerLogs(settings: ServerLogSettings): ServerLogs {
         target = { file: file(spec.metrics ? settings.metricsDir : settings.logDir, spec.name), line: layout(settings.format, spec.style) };
         channelFiles.set(channel, target);
       }
-      target.file?.write(target.line(record));
+      if (target.file !== null && !closed) {
+        target.file.write(target.line(record));
+        hold(target.file);
+      }
     }
-    if (!closed) server?.write(line);
-    const out = terminal;
-    if (out !== null) (record.level === 'WARN' || record.level === 'ERROR' ? out.err : out.out)(line);
+    if (server !== null && !closed) {
+      server.write(line);
+      hold(server);
+    }
+    if (terminal === null) return;
+    terminal.write(line, record.level === 'WARN' || record.level === 'ERROR' ? 'err' : 'out');
+    // After close the console still speaks, at once: there is no later flush to wait for.
+    if (closed) terminal.flush();
+    else hold(terminal);
   };
   return {
     ...recordLogger(emit),
     close: async () => {
       if (closed) return;
       closed = true;
+      flushAll();
       for (const f of files.values()) f.close();
-      buffered?.flush();
+      process.removeListener('exit', flushAll);
     },
   };
 }
 
-/** async_logging: console lines of one tick are written together, as the log files' are. */
-function tickBufferedConsole(target: NonNullable<ServerLogSettings['console']>): NonNullable<ServerLogSettings['console']> & { flush(): void } {
-  const pending: { out: string[]; err: string[] } = { out: [], err: [] };
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    for (const stream of ['out', 'err'] as const) {
-      const lines = pending[stream];
-      pending[stream] = [];
-      if (lines.length > 0) target[stream](lines.join('\n'));
+/** Console lines held until the next flush; each run of stdout or stderr lines is one write, in order. */
+class HeldConsole implements Flushable {
+  private lines: string[] = [];
+  private toErr: boolean[] = [];
+
+  constructor(private readonly target: NonNullable<ServerLogSettings['console']>) {}
+
+  write(line: string, stream: 'out' | 'err'): void {
+    this.lines.push(line);
+    this.toErr.push(stream === 'err');
+  }
+
+  flush(): void {
+    const { lines, toErr } = this;
+    this.lines = [];
+    this.toErr = [];
+    let start = 0;
+    for (let i = 1; i <= lines.length; i++) {
+      if (i < lines.length && toErr[i] === toErr[start]) continue;
+      (toErr[start] === true ? this.target.err : this.target.out)(lines.slice(start, i).join('\n'));
+      start = i;
     }
-  };
-  const add = (stream: 'out' | 'err', line: string): void => {
-    pending[stream].push(line);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-  return { out: (line) => add('out', line), err: (line) => add('err', line), flush };
+  }
 }
