@@ -39,8 +39,8 @@ interface LoadedModel {
 }
 
 /**
- * Metric lines (`[METRICS]…` on stdout). While a batch is served they are held and written after
- * its reply, in one write, so that the front end gets the reply without waiting for them.
+ * Metric lines (`[METRICS]…`). While a batch is served they are held and sent with its reply
+ * (docs/protocol.md); outside a batch, or when the batch fails before its reply, on stdout.
  */
 class MetricLines {
   private held: string[] | null = null;
@@ -54,10 +54,16 @@ class MetricLines {
     else process.stdout.write(`${line}\n`);
   }
 
-  flush(): void {
-    const lines = this.held;
+  /** The held lines, for the reply; stops holding. */
+  take(): string[] {
+    const lines = this.held ?? [];
     this.held = null;
-    if (lines !== null && lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    return lines;
+  }
+
+  flush(): void {
+    const lines = this.take();
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   }
 }
 
@@ -141,7 +147,7 @@ class WorkerSession {
         loaded === null
           ? errorReply(503, 'Model not loaded', requests.map((r) => r.requestId))
           : await predict(loaded.handler, loaded.context, requests, { decodeInput: this.env.decodeInput, logError, nowMs: () => performance.now() });
-      this.socket.write(encodeInferReply(reply));
+      this.socket.write(encodeInferReply({ ...reply, metricLines: this.metricLines.take() }));
     } finally {
       this.metricLines.flush();
     }

@@ -55,6 +55,7 @@ interface GoldenInferReply {
     headers: Pair[];
     bodyB64: string;
   }>;
+  metricLines?: string[];
 }
 
 type GoldenMessage = GoldenLoad | GoldenInfer | GoldenLoadReply | GoldenInferReply;
@@ -118,6 +119,7 @@ function decodeGolden(kind: GoldenMessage['kind'], payload: Buffer, maxFieldByte
           headers: pairs(e.headers),
           bodyB64: e.body.toString('base64'),
         })),
+        ...(r.metricLines === undefined ? {} : { metricLines: [...r.metricLines] }),
       };
     }
   }
@@ -155,6 +157,7 @@ function encodeGolden(m: GoldenMessage): Buffer {
           headers: e.headers,
           body: Buffer.from(e.bodyB64, 'base64'),
         })),
+        ...(m.metricLines === undefined ? {} : { metricLines: m.metricLines }),
       });
   }
 }
@@ -310,7 +313,7 @@ describe('decodeInferReply', () => {
   });
 
   it('reads a reply without responses', () => {
-    const payload = Buffer.concat([int32(200), str('Prediction success'), int32(-1)]);
+    const payload = Buffer.concat([int32(200), str('Prediction success'), int32(-1), str('')]);
     assert.deepEqual(decodeInferReply(payload, NO_LIMIT), { code: 200, message: 'Prediction success', responses: [] });
   });
 });

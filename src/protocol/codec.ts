@@ -185,12 +185,14 @@ export function encodeLoadReply(reply: LoadReply): Buffer {
 export function encodeInferReply(reply: InferReply): Buffer {
   let size = 0;
   for (const r of reply.responses) size += r.body.length;
-  const w = new FrameWriter(bodiesSize(size, reply.responses.length)).int(reply.code).str(reply.message);
+  const metrics = reply.metricLines?.join('\n') ?? '';
+  const w = new FrameWriter(bodiesSize(size + metrics.length, reply.responses.length)).int(reply.code).str(reply.message);
   for (const r of reply.responses) {
     w.str(r.requestId).str(r.contentType).int(r.status).str(r.reason).int(r.headers.length).headers(r.headers);
     w.bytes(r.body);
   }
-  return w.int(END).finish();
+  // After the responses: the batch's metric lines, one string, empty when there are none.
+  return w.int(END).str(metrics).finish();
 }
 
 export type ToWorkerMessage =
@@ -253,6 +255,7 @@ export function decodeInferReply(payload: Buffer, maxFieldBytes: number): InferR
     for (let i = 0; i < count; i++) headers.push([r.str(), r.str()]);
     responses.push({ requestId, contentType, status, reason, headers, body: r.bytes() });
   }
+  const metrics = r.str();
   r.end();
-  return { code, message, responses };
+  return metrics === '' ? { code, message, responses } : { code, message, responses, metricLines: metrics.split('\n') };
 }

@@ -43,6 +43,11 @@ export interface InferReply {
   readonly code: number;
   readonly message: string;
   readonly responses: readonly ResponseEntry[];
+  /**
+   * The `[METRICS]` lines the batch produced, carried by its reply instead of the worker's stdout
+   * (one write and one read fewer per batch); the front end treats them as stdout lines.
+   */
+  readonly metricLines?: readonly string[];
 }
 
 export const STREAM_NEXT_HEADER = 'ts_stream_next';

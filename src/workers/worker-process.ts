@@ -257,6 +257,8 @@ export class WorkerProcess {
         if (last) running.jobs.delete(entry.requestId);
       }
     }
+    // The batch's metric lines come with its reply; they are read as if printed on stdout.
+    if (reply.metricLines !== undefined) for (const line of reply.metricLines) this.options.onOutput(line, 'stdout');
     if (running.jobs.size > 0) {
       // A streamed reply: the rest of the batch gets a new deadline.
       this.arm(this.responseTimeoutMs, 'did not respond in given time');

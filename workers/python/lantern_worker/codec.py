@@ -77,6 +77,8 @@ class InferReply:
     code: int
     message: str
     responses: list[ResponseEntry] = field(default_factory=list)
+    # The batch's [METRICS] lines, sent after the responses instead of on stdout.
+    metric_lines: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,6 +181,8 @@ def encode_infer_reply_payload(reply: InferReply) -> bytes:
         add(pack(len(body)))
         add(bytes(body))
     add(pack(END))
+    # After the responses: the batch's metric lines, one string, empty when there are none.
+    text("\n".join(reply.metric_lines))
     return b"".join(parts)
 
 
@@ -375,6 +379,9 @@ def decode_infer_reply(payload: bytes) -> InferReply:
         entry.headers = [(r.str(), r.str()) for _ in range(count)]
         entry.body = r.bytes()
         reply.responses.append(entry)
+    metrics = r.str()
+    if metrics:
+        reply.metric_lines = metrics.split("\n")
     r.end()
     return reply
 

@@ -64,8 +64,8 @@ def _hostname() -> str:
 
 
 _emit_lock = threading.Lock()
-# While a batch is served, its metric lines wait here and are written after the reply, in one
-# write (see ``deferred_lines``): the front end gets the reply without waiting for them.
+# While a batch is served, its metric lines wait here and go with its reply (take_deferred_lines);
+# only when the batch fails before its reply are they written to stdout (flush_deferred_lines).
 _deferred: list[str] | None = None
 
 
@@ -84,6 +84,14 @@ def defer_lines() -> None:
     with _emit_lock:
         if _deferred is None:
             _deferred = []
+
+
+def take_deferred_lines() -> list[str]:
+    """The held-back metric lines, in order, for the batch's reply; stops holding them back."""
+    global _deferred
+    with _emit_lock:
+        lines, _deferred = _deferred, None
+    return lines or []
 
 
 def flush_deferred_lines() -> None:

@@ -25,7 +25,7 @@ from .codec import (
 )
 from .context import Context, read_manifest, read_model_yaml_config
 from .loader import load_entry_point
-from .metrics import MetricsCache, defer_lines, flush_deferred_lines
+from .metrics import MetricsCache, defer_lines, flush_deferred_lines, take_deferred_lines
 from .service import Service, error_reply
 
 SOCKET_FD = 3
@@ -144,7 +144,7 @@ def serve(connection: Connection) -> int:
             connection.send_payload(encode_load_reply_payload(LoadReply(200, f"loaded model {msg.model_name}")))
             print(f"Model {msg.model_name} loaded.", flush=True)
         elif isinstance(msg, InferenceMessage):
-            # The batch's metric lines (PredictionTime, the handler's own) follow its reply.
+            # The batch's metric lines (PredictionTime, the handler's own) go with its reply.
             defer_lines()
             try:
                 serve_batch(connection, service, msg)
@@ -157,13 +157,15 @@ def serve_batch(connection: Connection, service: Service | None, msg: InferenceM
         reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
     else:
         reply = service.predict(msg.requests)
+    metric_lines = take_deferred_lines()
+    reply.metric_lines = metric_lines
     try:
         payload = encode_infer_reply_payload(reply)
     except Exception as e:  # noqa: BLE001
         traceback.print_exc(file=sys.stderr)
-        payload = encode_infer_reply_payload(
-            error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
-        )
+        failed = error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
+        failed.metric_lines = metric_lines
+        payload = encode_infer_reply_payload(failed)
     connection.send_payload(payload)
 
 

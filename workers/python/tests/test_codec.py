@@ -55,6 +55,7 @@ def message_from_json(m):
                 )
                 for r in m["responses"]
             ],
+            list(m.get("metricLines", [])),
         )
     raise AssertionError(kind)
 

@@ -83,6 +83,7 @@ def infer_reply_json(m: InferReply) -> dict:
             }
             for r in m.responses
         ],
+        **({"metricLines": list(m.metric_lines)} if m.metric_lines else {}),
     }
 
 
@@ -175,6 +176,17 @@ def build() -> list[dict]:
         ],
     )
     add("whole-batch error reply", "to-frontend", infer_reply_json(err), encode_infer_reply(err))
+
+    with_metrics = InferReply(
+        200,
+        "Prediction success",
+        [ResponseEntry("5b8e1e7a-0000-4000-8000-000000000001", "", 200, "", [], b"ok")],
+        [
+            "[METRICS]HandlerTime.Milliseconds:0.12|#ModelName:mnist,Level:Model|#hostname:box,requestID:5b8e1e7a-0000-4000-8000-000000000001,timestamp:1764050000",
+            "[METRICS]PredictionTime.Milliseconds:0.12|#ModelName:mnist,Level:Model|#hostname:box,requestID:5b8e1e7a-0000-4000-8000-000000000001,timestamp:1764050000",
+        ],
+    )
+    add("inference reply with the batch's metric lines", "to-frontend", infer_reply_json(with_metrics), encode_infer_reply(with_metrics))
     return frames
 
 
