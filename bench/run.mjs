@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.mjs';
-import { load, sampleRss } from './lib/measure.mjs';
+import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
 import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess, workerPids } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
@@ -39,9 +39,11 @@ const log = (line) => process.stderr.write(`${line}\n`);
 async function served(lantern, model, connections, loadOptions = {}) {
   const workers = await workerPids(lantern.management, model);
   const rss = sampleRss({ server: [lantern.pid], workers });
+  const cpu = await cpuMeter({ server: [lantern.pid], workers });
   const measured = await load(`${lantern.inference}/predictions/${model}`, { connections, durationS: DURATION_S, ...loadOptions });
+  const perRequest = await cpu.stop(measured.requests);
   const peak = await rss.stop();
-  return { ...measured, serverRssBytes: peak.server, workerRssBytes: peak.workers };
+  return { ...measured, serverRssBytes: peak.server, workerRssBytes: peak.workers, serverCpuUs: perRequest.server, workerCpuUs: perRequest.workers };
 }
 
 function withCeiling(row, name, ceiling) {
@@ -120,9 +122,11 @@ async function noop(dir, lantern) {
   try {
     for (const c of [1, 8, 64]) {
       const rss = sampleRss({ server: [ceilingServer.child.pid] });
+      const cpu = await cpuMeter({ server: [ceilingServer.child.pid] });
       const ceiling = await load(ceilingServer.url, { connections: c, durationS: DURATION_S });
+      const { server: serverCpuUs } = await cpu.stop(ceiling.requests);
       ceilings.set(c, ceiling);
-      results.push({ group: 'noop', kind: 'ceiling', scenario: `HTTP ceiling: bare node:http, c=${c}`, ...ceiling, serverRssBytes: (await rss.stop()).server });
+      results.push({ group: 'noop', kind: 'ceiling', scenario: `HTTP ceiling: bare node:http, c=${c}`, ...ceiling, serverCpuUs, serverRssBytes: (await rss.stop()).server });
     }
   } finally {
     await stopProcess(ceilingServer);

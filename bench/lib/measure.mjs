@@ -12,6 +12,35 @@ export async function rssOf(pid) {
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU time (user + system) of `pids` in µs, summed; a process that is gone counts 0. */
+export async function cpuUs(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+      sum += ((Number(fields[11]) + Number(fields[12])) * 1e6) / USER_HZ;
+    } catch {
+      // gone, or not Linux
+    }
+  }
+  return sum;
+}
+
+/** Follows the CPU time of process groups (name → pids) across a load; stop() gives µs per request. */
+export async function cpuMeter(groups) {
+  const start = Object.fromEntries(await Promise.all(Object.entries(groups).map(async ([k, pids]) => [k, await cpuUs(pids)])));
+  return {
+    async stop(requests) {
+      const perRequest = {};
+      for (const [k, pids] of Object.entries(groups)) perRequest[k] = requests > 0 ? ((await cpuUs(pids)) - start[k]) / requests : 0;
+      return perRequest;
+    },
+  };
+}
+
 /**
  * Samples the resident memory of `groups` (name → pids) every `everyMs` until stopped; reports the
  * peak of each group's sum, which is what "RSS under load" means here.

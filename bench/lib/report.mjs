@@ -6,6 +6,7 @@ const mb = (v) => (v === undefined || v === null || v === 0 ? '' : (v / 1048576)
 function notes(r) {
   return [
     r.perRequestUs !== undefined ? `${num(r.perRequestUs, 1)} µs/request` : '',
+    r.serverCpuUs !== undefined ? `CPU per request: server ${num(r.serverCpuUs)} µs${r.workerCpuUs !== undefined ? `, workers ${num(r.workerCpuUs)} µs` : ''}` : '',
     r.overheadUs !== undefined ? `${num(r.overheadUs, 1)} µs above the floor` : '',
     r.registerMs !== undefined ? `register ${num(r.registerMs)} ms, scale 0→4 ${num(r.scaleMs)} ms` : '',
     r.coldStartMs !== undefined ? `${num(r.coldStartMs)} ms to first prediction` : '',
