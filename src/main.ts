@@ -241,8 +241,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
       }
       await snapshots?.close();
       if (wasServing) await snapshots?.write('shutdown');
-      for (const { entry } of registry.entries()) entry.queue.failAll(serverStopping());
-      await Promise.all(registry.entries().map(({ entry }) => host.remove(entry)));
+      await Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping())));
       await edge.close();
       await grpc.close();
       await auth?.close();

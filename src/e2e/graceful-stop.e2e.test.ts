@@ -47,6 +47,22 @@ describe('graceful stop', () => {
     assert.deepEqual(errors, ['500 Worker died.', '503 Server is shutting down', '503 Server is shutting down']);
   });
 
+  it('answers a batch that waited in the worker behind the running one like a queued request', async () => {
+    const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1'] });
+    assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
+    lanterns.seen(lantern.pids('slow'));
+    // While the first request runs the other two queue up; when it ends, the second is sent and the
+    // third goes right behind it into the worker's socket (pipelining).
+    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: '0.6' });
+    await new Promise((r) => setTimeout(r, 200));
+    const rest = [request('POST', `${lantern.inference}/predictions/slow`, { body: '5' }), request('POST', `${lantern.inference}/predictions/slow`, { body: '5' })];
+    assert.equal((await first).status, 200);
+    await new Promise((r) => setTimeout(r, 200));
+    await lantern.server.close();
+    const errors = (await Promise.all(rest)).map((r) => `${r.status} ${r.json<{ message: string }>().message}`).sort();
+    assert.deepEqual(errors, ['500 Worker died.', '503 Server is shutting down']);
+  });
+
   it('stops on SIGTERM after the request in flight is answered and exits with 0', async () => {
     const cwd = await mkdtemp(path.join(tmpdir(), 'lantern-stop-e2e-'));
     try {

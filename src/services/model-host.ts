@@ -7,7 +7,7 @@ import { openArchive, type ArchiveLimits, type ModelArchive } from '../archive/m
 import type { ModelSourceSettings } from '../archive/aws-environment.js';
 import { installPythonDependencies } from '../workers/python-dependencies.js';
 import { requireModelName, type Runtime } from '../archive/manifest.js';
-import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict } from '../errors.js';
+import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict, type ServeError } from '../errors.js';
 import type { Clock } from '../batching/clock.js';
 import { JobQueue } from '../batching/job-queue.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
@@ -107,11 +107,14 @@ export class ModelHost {
     }
   }
 
-  /** Stops the workers, fails what is still queued and deletes extracted and downloaded files. */
-  async remove(model: ServedModel): Promise<void> {
-    model.queue.failAll(modelUnloaded(model.name));
+  /**
+   * Stops the workers, fails what is still queued with `error` (also what a stopped worker had
+   * not started, which comes back to the queue) and deletes extracted and downloaded files.
+   */
+  async remove(model: ServedModel, error: ServeError = modelUnloaded(model.name)): Promise<void> {
+    model.queue.failAll(error);
     await model.pool.close();
-    model.queue.failAll(modelUnloaded(model.name));
+    model.queue.failAll(error);
     await model.archive.close();
     await model.archive.removeDownloaded();
     const dependencyDir = this.#dependencyDirs.get(model);
