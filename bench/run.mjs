@@ -117,43 +117,46 @@ async function lifecycle(dir, store, lantern) {
 }
 
 async function noop(dir, lantern) {
-  const ceilings = new Map();
   const ceilingServer = await startHttpCeiling(dir, NOOP_BODY);
+  /** The bare server at `c`, measured again right before each served row: the machine's speed drifts. */
+  const ceilingAt = async (c, row = true) => {
+    const rss = sampleRss({ server: [ceilingServer.child.pid] });
+    const cpu = await cpuMeter({ server: [ceilingServer.child.pid] });
+    const ceiling = await load(ceilingServer.url, { connections: c, durationS: DURATION_S });
+    const { server: serverCpuUs } = await cpu.stop(ceiling.requests);
+    const peak = await rss.stop();
+    if (row) results.push({ group: 'noop', kind: 'ceiling', scenario: `HTTP ceiling: bare node:http, c=${c}`, ...ceiling, serverCpuUs, serverRssBytes: peak.server });
+    return { ...ceiling, serverCpuUs };
+  };
   try {
-    for (const c of [1, 8, 64]) {
-      const rss = sampleRss({ server: [ceilingServer.child.pid] });
-      const cpu = await cpuMeter({ server: [ceilingServer.child.pid] });
-      const ceiling = await load(ceilingServer.url, { connections: c, durationS: DURATION_S });
-      const { server: serverCpuUs } = await cpu.stop(ceiling.requests);
-      ceilings.set(c, ceiling);
-      results.push({ group: 'noop', kind: 'ceiling', scenario: `HTTP ceiling: bare node:http, c=${c}`, ...ceiling, serverCpuUs, serverRssBytes: (await rss.stop()).server });
+    for (const c of [1, 8, 64]) await ceilingAt(c);
+    for (const [runtime, model] of [
+      ['python', 'noop-py'],
+      ['node', 'noop-node'],
+    ]) {
+      await register(lantern, `url=${model}&initial_workers=1`);
+      for (const workers of [1, 2]) {
+        await mgmt(lantern.management, 'PUT', `/models/${model}?min_worker=${workers}&max_worker=${workers}&synchronous=true`);
+        for (const c of [1, 8, 64]) {
+          const ceiling = await ceilingAt(c, false);
+          const row = await served(lantern, model, c);
+          results.push(withCeiling({ group: 'noop', scenario: `noop ${runtime}, ${workers} worker(s), c=${c}`, ...row, ceilingCpuUs: ceiling.serverCpuUs }, `HTTP c=${c} just before`, ceiling));
+          log(`noop ${runtime} w=${workers} c=${c}: ${row.requestsPerSec.toFixed(0)} req/s (ceiling ${ceiling.requestsPerSec.toFixed(0)})`);
+        }
+      }
+      await mgmt(lantern.management, 'DELETE', `/models/${model}`);
     }
+    await asyncLoggingNoop(dir, () => ceilingAt(64, false));
   } finally {
     await stopProcess(ceilingServer);
   }
-  for (const [runtime, model] of [
-    ['python', 'noop-py'],
-    ['node', 'noop-node'],
-  ]) {
-    await register(lantern, `url=${model}&initial_workers=1`);
-    for (const workers of [1, 2]) {
-      await mgmt(lantern.management, 'PUT', `/models/${model}?min_worker=${workers}&max_worker=${workers}&synchronous=true`);
-      for (const c of [1, 8, 64]) {
-        const row = await served(lantern, model, c);
-        results.push(withCeiling({ group: 'noop', scenario: `noop ${runtime}, ${workers} worker(s), c=${c}`, ...row }, `HTTP c=${c}`, ceilings.get(c)));
-        log(`noop ${runtime} w=${workers} c=${c}: ${row.requestsPerSec.toFixed(0)} req/s`);
-      }
-    }
-    await mgmt(lantern.management, 'DELETE', `/models/${model}`);
-  }
-  await asyncLoggingNoop(dir, ceilings.get(64));
 }
 
 /**
- * The same no-op at c=64 on a server with async_logging=true: by default every request writes
- * about ten log lines, each to its file, ts_log.log and the console, synchronously (as TorchServe).
+ * The same no-op at c=64 on a server with async_logging=true: the ten or so log lines of each
+ * request are written every 100 ms instead of at the end of each event-loop turn.
  */
-async function asyncLoggingNoop(dir, ceiling) {
+async function asyncLoggingNoop(dir, ceilingNow) {
   const tunedDir = await mkdtemp(path.join(dir, 'async-logging-'));
   const lantern = await startLantern(tunedDir, path.join(dir, 'store'), { properties: 'async_logging=true\n' });
   try {
@@ -162,8 +165,11 @@ async function asyncLoggingNoop(dir, ceiling) {
       ['node', 'noop-node'],
     ]) {
       await register(lantern, `url=${model}&initial_workers=1`);
+      const ceiling = await ceilingNow();
       const row = await served(lantern, model, 64);
-      results.push(withCeiling({ group: 'noop', scenario: `noop ${runtime}, 1 worker(s), c=64, async_logging=true`, ...row }, 'HTTP c=64', ceiling));
+      results.push(
+        withCeiling({ group: 'noop', scenario: `noop ${runtime}, 1 worker(s), c=64, async_logging=true`, ...row, ceilingCpuUs: ceiling.serverCpuUs }, 'HTTP c=64 just before', ceiling),
+      );
       log(`noop ${runtime} async_logging c=64: ${row.requestsPerSec.toFixed(0)} req/s`);
       await mgmt(lantern.management, 'DELETE', `/models/${model}`);
     }

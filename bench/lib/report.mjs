@@ -7,6 +7,7 @@ function notes(r) {
   return [
     r.perRequestUs !== undefined ? `${num(r.perRequestUs, 1)} µs/request` : '',
     r.serverCpuUs !== undefined ? `CPU per request: server ${num(r.serverCpuUs)} µs${r.workerCpuUs !== undefined ? `, workers ${num(r.workerCpuUs)} µs` : ''}` : '',
+    r.ceilingCpuUs !== undefined ? `bare server ${num(r.ceilingCpuUs)} µs (server ÷ bare ${num(r.serverCpuUs / r.ceilingCpuUs, 1)}×)` : '',
     r.overheadUs !== undefined ? `${num(r.overheadUs, 1)} µs above the floor` : '',
     r.registerMs !== undefined ? `register ${num(r.registerMs)} ms, scale 0→4 ${num(r.scaleMs)} ms` : '',
     r.coldStartMs !== undefined ? `${num(r.coldStartMs)} ms to first prediction` : '',
