@@ -134,11 +134,6 @@ export class WorkerProcess {
     });
   }
 
-  /** Batches sent and not yet answered; the first one is running. */
-  get inFlightCount(): number {
-    return this.inFlight.length;
-  }
-
   /**
    * Sends one batch. Resolves when every job in it has been answered or failed, with the jobs the
    * process never started (it died, or was not ready, before reaching them): the caller queues
