@@ -8,8 +8,20 @@ import type { LoadMessage } from '../protocol/messages.js';
 import { WorkerProcess, type WorkerLaunch } from './worker-process.js';
 import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.js';
 
-/** Batches a worker holds at once: the one it runs and the next, waiting in its socket. */
-const PIPELINE_DEPTH = 2;
+/**
+ * Pipelining: a busy worker holds, waiting in its socket behind the batch it runs, about
+ * PIPELINE_WORK_MS of batches (by its recent batch time), at least one and at most
+ * PIPELINE_MAX - 1. A worker with quick batches then finds the next ones already in its socket
+ * and does not sleep between them; slow batches stay in the queue, where any worker that frees up
+ * can take them.
+ */
+const PIPELINE_WORK_MS = 1;
+const PIPELINE_MAX = 16;
+
+export function pipelineDepth(batchMs: number | null): number {
+  if (batchMs === null || batchMs >= PIPELINE_WORK_MS) return 2;
+  return Math.min(PIPELINE_MAX, 1 + Math.ceil(PIPELINE_WORK_MS / Math.max(batchMs, 1e-3)));
+}
 
 /** TorchServe's retry delays in seconds; the index advances before use. */
 const BACK_OFF_SEC = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
@@ -261,9 +273,10 @@ export class WorkerPool {
   }
 
   /**
-   * Runs `first` and, while the worker is busy, keeps one more batch waiting in its socket when a
-   * full one is already queued and no idle worker is forming one: the worker then goes from one
-   * batch to the next without waiting for the front end. Returns when nothing is in flight.
+   * Runs `first` and, while the worker is busy, keeps more batches waiting in its socket (up to
+   * pipelineDepth) when full ones are already queued and no idle worker is forming one: the worker
+   * then goes from one batch to the next without waiting for the front end. Returns when nothing
+   * is in flight.
    */
   private async runWhileBusy(proc: WorkerProcess, first: readonly Job[], signal: AbortSignal): Promise<void> {
     const { spec, deps } = this;
@@ -276,7 +289,7 @@ export class WorkerPool {
     };
     send(first);
     while (inFlight.length > 0) {
-      if (inFlight.length < PIPELINE_DEPTH && !signal.aborted && proc.state.kind === 'busy') {
+      if (inFlight.length < pipelineDepth(proc.batchMs) && !signal.aborted && proc.state.kind === 'busy') {
         const next = deps.queue.takeReadyBatch(spec.batchSize);
         if (next !== null) {
           send(next);

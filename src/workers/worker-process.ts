@@ -51,6 +51,8 @@ interface InFlight {
 }
 
 const KILL_GRACE_MS = 5000;
+/** Weight of the newest batch in the smoothed batch time. */
+const BATCH_MS_WEIGHT = 0.2;
 
 export class WorkerProcess {
   private readonly child: ChildProcess;
@@ -65,6 +67,10 @@ export class WorkerProcess {
   private timerDueMs = 0;
   private deadline: { readonly atMs: number; readonly ms: number; readonly what: string } | null = null;
   private killedByUs = false;
+  /** Smoothed time per batch while the process had one to run (ms); null until a batch is done. */
+  private batchMsValue: number | null = null;
+  /** performance.now() when the batch at the head of inFlight could start. */
+  private headSinceMs = 0;
   readonly exited: Promise<void>;
   readonly startTime = new Date();
 
@@ -103,6 +109,15 @@ export class WorkerProcess {
 
   get state(): WorkerState {
     return this.stateValue;
+  }
+
+  /**
+   * How long a batch takes, from the moment the process can start it to its last reply, smoothed
+   * over recent batches; null before the first. A heuristic for pipelining, read off the real
+   * clock (sub-millisecond), not the injected one.
+   */
+  get batchMs(): number | null {
+    return this.batchMsValue;
   }
 
   get pid(): number {
@@ -146,7 +161,10 @@ export class WorkerProcess {
       this.stateValue = { kind: 'busy' };
       this.responseTimeoutMs = responseTimeoutMs;
       // The response timeout counts from the moment the process can start the batch.
-      if (this.inFlight.length === 1) this.arm(responseTimeoutMs, 'did not respond in given time');
+      if (this.inFlight.length === 1) {
+        this.arm(responseTimeoutMs, 'did not respond in given time');
+        this.headSinceMs = performance.now();
+      }
       this.socket.write(encodeInference(batch.map((j) => j.request)));
     });
   }
@@ -260,6 +278,10 @@ export class WorkerProcess {
       return;
     }
     this.inFlight.shift();
+    const now = performance.now();
+    const took = now - this.headSinceMs;
+    this.batchMsValue = this.batchMsValue === null ? took : this.batchMsValue + BATCH_MS_WEIGHT * (took - this.batchMsValue);
+    this.headSinceMs = now;
     if (this.inFlight.length > 0) {
       this.arm(this.responseTimeoutMs, 'did not respond in given time');
     } else {
