@@ -1,7 +1,9 @@
 // s3://bucket/key model URLs (beyond TorchServe): fetched with the AWS SDK, with credentials and
 // region from the environment and AWS_ENDPOINT_URL for S3-compatible stores (path-style there).
-import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+// The SDK is loaded on the first s3:// download, not at startup: it adds about 20 MB of resident
+// memory that a server without s3:// models would carry for nothing.
 import type { Readable } from 'node:stream';
+import type { S3ServiceException } from '@aws-sdk/client-s3';
 import type { AwsEnvironment } from './aws-environment.js';
 
 export function isS3Url(url: string): boolean {
@@ -26,6 +28,7 @@ export interface OpenedObject {
 
 export async function openS3Object(url: string, aws: AwsEnvironment, signal: AbortSignal): Promise<OpenedObject> {
   const { bucket, key } = parseS3Url(url);
+  const { GetObjectCommand, S3Client, S3ServiceException } = await import('@aws-sdk/client-s3');
   const client = new S3Client({
     region: aws.region ?? 'us-east-1',
     ...(aws.endpointUrl === null ? {} : { endpoint: aws.endpointUrl, forcePathStyle: true }),
@@ -48,16 +51,16 @@ export async function openS3Object(url: string, aws: AwsEnvironment, signal: Abo
     return { body, sizeBytes: response.ContentLength ?? null };
   } catch (err) {
     client.destroy();
-    throw describeS3Error(err, bucket, key);
+    throw describeS3Error(err, err instanceof S3ServiceException ? err : null, bucket, key);
   }
 }
 
 /** An S3 error with its code and status in the message (NoSuchKey, AccessDenied, InvalidAccessKeyId, ...). */
-function describeS3Error(err: unknown, bucket: string, key: string): Error {
-  if (err instanceof S3ServiceException) {
-    const status = err.$metadata.httpStatusCode;
-    const detail = err.message && err.message !== err.name && err.message !== 'UnknownError' ? `: ${err.message}` : '';
-    return new Error(`s3://${bucket}/${key}: ${err.name}${status === undefined ? '' : ` (HTTP ${status})`}${detail}`, { cause: err });
+function describeS3Error(err: unknown, service: S3ServiceException | null, bucket: string, key: string): Error {
+  if (service !== null) {
+    const status = service.$metadata.httpStatusCode;
+    const detail = service.message && service.message !== service.name && service.message !== 'UnknownError' ? `: ${service.message}` : '';
+    return new Error(`s3://${bucket}/${key}: ${service.name}${status === undefined ? '' : ` (HTTP ${status})`}${detail}`, { cause: service });
   }
   return err instanceof Error ? err : new Error(String(err));
 }

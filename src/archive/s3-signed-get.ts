@@ -1,8 +1,7 @@
 // s3_sse_kms=true (spec §1.3): the GET of the given http(s) URL is signed with AWS Signature V4 for
 // service `s3`, with the credentials and region from the environment, as TorchServe does. Objects
 // encrypted with SSE-KMS can only be read with SigV4-signed requests.
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+// The signer is loaded on first use, like the S3 SDK (s3-object-source.ts).
 import type { AwsEnvironment } from './aws-environment.js';
 
 /** SHA-256 of the empty body, sent as x-amz-content-sha256. */
@@ -14,6 +13,7 @@ export async function signedGetHeaders(url: URL, aws: AwsEnvironment, now: Date 
   if (accessKeyId === null || secretAccessKey === null || region === null) {
     throw new Error('s3_sse_kms=true needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION in the environment');
   }
+  const [{ Sha256 }, { SignatureV4 }] = await Promise.all([import('@aws-crypto/sha256-js'), import('@smithy/signature-v4')]);
   const signer = new SignatureV4({
     service: 's3',
     region,
