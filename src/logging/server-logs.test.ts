@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openServerLogs, type ServerLogSettings } from './server-logs.js';
+import { ASYNC_MAX_RECORDS, openServerLogs, type ServerLogSettings } from './server-logs.js';
 
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d,\d{3}/;
 
@@ -59,6 +59,25 @@ describe('server logs', () => {
     assert.equal(readFileSync(path.join(dir, 'async', 'ts_log.log'), 'utf8'), '');
     await logs.close();
     assert.match(read('async', 'ts_log.log')[0] ?? '', /lantern - held$/);
+  });
+
+  it('with async_logging, writes at the end of the turn once ASYNC_MAX_RECORDS lines are held', async () => {
+    const logs = openServerLogs({ ...settings('async-full', 'text'), buffered: true });
+    const file = path.join(dir, 'async-full', 'ts_log.log');
+    for (let i = 0; i < ASYNC_MAX_RECORDS - 1; i++) logs.info(`line ${i}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(readFileSync(file, 'utf8'), '', 'fewer are held for ASYNC_FLUSH_MS');
+    logs.info('the last that fits');
+    logs.info('one more in the same turn');
+    await new Promise((resolve) => setImmediate(resolve));
+    const lines = read('async-full', 'ts_log.log');
+    assert.equal(lines.length, ASYNC_MAX_RECORDS + 1);
+    assert.match(lines.at(-1) ?? '', /one more in the same turn$/);
+    logs.info('held again');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(read('async-full', 'ts_log.log').length, ASYNC_MAX_RECORDS + 1, 'a new count starts after the write');
+    await logs.close();
+    assert.match(read('async-full', 'ts_log.log').at(-1) ?? '', /held again$/);
   });
 
   it('writes one JSON object per line in the json format, and creates only the files used', async () => {

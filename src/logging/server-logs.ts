@@ -54,8 +54,9 @@ export function serverLogSettings(
 
 export type ServerLogs = Logger & { close(): Promise<void> };
 
-/** How long async_logging holds lines at most. */
+/** How long async_logging holds lines at most, and how many records. */
 export const ASYNC_FLUSH_MS = 100;
+export const ASYNC_MAX_RECORDS = 1024;
 
 interface Flushable {
   flush(): void;
@@ -67,22 +68,38 @@ export function openServerLogs(settings: ServerLogSettings): ServerLogs {
   const onError = (message: string): void => settings.console?.err(message);
   // Everything holding lines, flushed together by one scheduled call.
   const held = new Set<Flushable>();
-  let scheduled = false;
+  let scheduled: { readonly timer: NodeJS.Timeout } | { readonly immediate: NodeJS.Immediate } | null = null;
+  let heldRecords = 0;
   let lastFlushMs = 0;
+  const cancel = (): void => {
+    if (scheduled === null) return;
+    if ('timer' in scheduled) clearTimeout(scheduled.timer);
+    else clearImmediate(scheduled.immediate);
+    scheduled = null;
+  };
   const flushAll = (): void => {
-    scheduled = false;
+    cancel();
+    heldRecords = 0;
     lastFlushMs = performance.now();
     for (const f of held) f.flush();
     held.clear();
   };
   const hold = (f: Flushable): void => {
     held.add(f);
-    if (scheduled) return;
-    scheduled = true;
-    if (settings.buffered) setTimeout(flushAll, ASYNC_FLUSH_MS).unref();
+    if (scheduled !== null) return;
+    if (settings.buffered) scheduled = { timer: setTimeout(flushAll, ASYNC_FLUSH_MS).unref() };
     // At the end of this turn; under load, when turns are short, at most once a millisecond.
-    else if (performance.now() - lastFlushMs >= 1) setImmediate(flushAll);
-    else setTimeout(flushAll, 1);
+    else if (performance.now() - lastFlushMs >= 1) scheduled = { immediate: setImmediate(flushAll) };
+    else scheduled = { timer: setTimeout(flushAll, 1) };
+  };
+  // async_logging holds at most ASYNC_MAX_RECORDS: under load, lines kept 100 ms outlive the young
+  // generation and grow the old one (about 50 MB more resident memory at 5,000 requests a second).
+  const counted = (): void => {
+    heldRecords += 1;
+    if (settings.buffered && heldRecords === ASYNC_MAX_RECORDS) {
+      cancel();
+      scheduled = { immediate: setImmediate(flushAll) };
+    }
   };
   process.on('exit', flushAll);
   const file = (dir: string, name: string): RollingFile | null => {
@@ -118,11 +135,13 @@ export function openServerLogs(settings: ServerLogSettings): ServerLogs {
       server.write(line);
       hold(server);
     }
-    if (terminal === null) return;
-    terminal.write(line, record.level === 'WARN' || record.level === 'ERROR' ? 'err' : 'out');
-    // After close the console still speaks, at once: there is no later flush to wait for.
-    if (closed) terminal.flush();
-    else hold(terminal);
+    if (terminal !== null) {
+      terminal.write(line, record.level === 'WARN' || record.level === 'ERROR' ? 'err' : 'out');
+      // After close the console still speaks, at once: there is no later flush to wait for.
+      if (closed) terminal.flush();
+      else hold(terminal);
+    }
+    if (!closed) counted();
   };
   return {
     ...recordLogger(emit),
