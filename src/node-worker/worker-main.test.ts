@@ -47,7 +47,7 @@ describe('the Node worker process', async () => {
     const w = startWorker(dir);
     w.socket.write(load);
     assert.deepEqual(decodeLoadReply(await w.next(), 1 << 20), { code: 200, message: 'loaded model up' });
-    w.socket.write(encodeInference([{ requestId: 'r', headers: [], parameters: [{ name: 'body', contentType: 'text/plain', value: Buffer.from('abc') }] }]));
+    w.socket.write(Buffer.concat(encodeInference([{ requestId: 'r', headers: [], parameters: [{ name: 'body', contentType: 'text/plain', value: Buffer.from('abc') }] }])));
     const reply = decodeInferReply(await w.next(), 1 << 20);
     assert.equal(reply.responses[0]?.body.toString(), 'ABC');
     const exited = once(w.child, 'exit');

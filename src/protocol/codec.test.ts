@@ -125,6 +125,9 @@ function decodeGolden(kind: GoldenMessage['kind'], payload: Buffer, maxFieldByte
   }
 }
 
+/** An inference frame in one buffer. */
+const inferenceFrame = (requests: Parameters<typeof encodeInference>[0]): Buffer => Buffer.concat(encodeInference(requests));
+
 function encodeGolden(m: GoldenMessage): Buffer {
   switch (m.kind) {
     case 'load': {
@@ -132,7 +135,7 @@ function encodeGolden(m: GoldenMessage): Buffer {
       return encodeLoad(message);
     }
     case 'infer':
-      return encodeInference(
+      return inferenceFrame(
         m.requests.map((r) => ({
           requestId: r.requestId,
           headers: r.headers,
@@ -251,7 +254,7 @@ describe('decodeToWorker', () => {
   });
 
   it('enforces the field limit on parameter values', () => {
-    const payload = encodeInference([
+    const payload = inferenceFrame([
       { requestId: 'r', headers: [], parameters: [{ name: 'body', contentType: '', value: Buffer.alloc(64, 7) }] },
     ]).subarray(4);
     assert.equal(decodeToWorker(payload, 64).kind, 'infer');
@@ -260,7 +263,7 @@ describe('decodeToWorker', () => {
 
   it('keeps binary parameter values byte for byte', () => {
     const value = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0xc3]);
-    const payload = encodeInference([
+    const payload = inferenceFrame([
       { requestId: 'r', headers: [['h', 'v']], parameters: [{ name: 'data', contentType: 'x/y', value }] },
     ]).subarray(4);
     const m = decodeToWorker(payload);
@@ -352,7 +355,10 @@ describe('frame writing', () => {
       { requestId: 'ä-1', headers, parameters: [{ name: 'body', contentType: 'application/octet-stream', value: Buffer.alloc(70_000, 7) }] },
       { requestId: 'ä-2', headers: [], parameters: [{ name: 'data', contentType: '', value: Buffer.from('€uro') }] },
     ];
-    const frame = encodeInference(requests);
+    const pieces = encodeInference(requests);
+    // The 70,000-byte body is not copied: the frame refers to it as one of its pieces.
+    assert.ok(pieces.includes(requests[0]?.parameters[0]?.value as Buffer));
+    const frame = Buffer.concat(pieces);
     assert.equal(frame.readUInt32BE(0), frame.length - 4);
     assert.deepEqual(decodeToWorker(frame.subarray(4)), { kind: 'infer', requests });
     const reply = { code: 200, message: 'Prediction success', responses: [{ requestId: 'ä-1', contentType: 'text/plain', status: 200, reason: 'ÓK', headers, body: Buffer.alloc(5000, 1) }] };

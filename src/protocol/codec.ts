@@ -29,6 +29,9 @@ const CMD_INFER = 0x49;
 class FrameWriter {
   private buf: Buffer;
   private offset = 4;
+  /** Pieces before `buf` when bodies are referenced rather than copied (see reference()). */
+  private readonly pieces: Buffer[] = [];
+  private piecesBytes = 0;
 
   constructor(sizeHint = 256) {
     this.buf = Buffer.allocUnsafe(Math.max(64, sizeHint + 4));
@@ -55,6 +58,17 @@ class FrameWriter {
     return this;
   }
 
+  /** Like bytes(), but the frame refers to `value` as one of its pieces instead of copying it. */
+  reference(value: Buffer): this {
+    this.int(value.length);
+    const head = this.buf.subarray(0, this.offset);
+    this.pieces.push(head, value);
+    this.piecesBytes += head.length + value.length;
+    this.buf = Buffer.allocUnsafe(256);
+    this.offset = 0;
+    return this;
+  }
+
   str(value: string): this {
     const length = Buffer.byteLength(value, 'utf8');
     this.int(length);
@@ -75,6 +89,14 @@ class FrameWriter {
   finish(): Buffer {
     this.buf.writeUInt32BE(this.offset - 4, 0);
     return this.buf.subarray(0, this.offset);
+  }
+
+  /** The frame as the pieces to write one after the other. */
+  finishPieces(): Buffer[] {
+    if (this.pieces.length === 0) return [this.finish()];
+    const tail = this.buf.subarray(0, this.offset);
+    (this.pieces[0] as Buffer).writeUInt32BE(this.piecesBytes + tail.length - 4, 0);
+    return [...this.pieces, tail];
   }
 
   private ensure(n: number): void {
@@ -166,16 +188,28 @@ export function encodeLoad(msg: LoadMessage): Buffer {
     .finish();
 }
 
-export function encodeInference(requests: readonly InferenceRequest[]): Buffer {
-  let size = 0;
-  for (const req of requests) for (const p of req.parameters) size += p.value.length;
-  const w = new FrameWriter(bodiesSize(size, requests.length)).byte(CMD_INFER);
+/**
+ * Bodies from this size on are not copied into an inference frame: the frame is written as
+ * pieces that include them. Each copy of a large body is a large allocation outside V8's heap,
+ * and those bring on full garbage collections (about one per 64 MB allocated).
+ */
+export const REFERENCED_BODY_BYTES = 64 * 1024;
+
+/** An inference frame as the buffers to write in order (one, unless bodies are referenced). */
+export function encodeInference(requests: readonly InferenceRequest[]): Buffer[] {
+  let copied = 0;
+  for (const req of requests) for (const p of req.parameters) if (p.value.length < REFERENCED_BODY_BYTES) copied += p.value.length;
+  const w = new FrameWriter(bodiesSize(copied, requests.length)).byte(CMD_INFER);
   for (const req of requests) {
     w.str(req.requestId).headers(req.headers).int(END);
-    for (const p of req.parameters) w.str(p.name).str(p.contentType).bytes(p.value);
+    for (const p of req.parameters) {
+      w.str(p.name).str(p.contentType);
+      if (p.value.length >= REFERENCED_BODY_BYTES) w.reference(p.value);
+      else w.bytes(p.value);
+    }
     w.int(END);
   }
-  return w.int(END).finish();
+  return w.int(END).finishPieces();
 }
 
 export function encodeLoadReply(reply: LoadReply): Buffer {

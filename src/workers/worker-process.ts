@@ -165,7 +165,15 @@ export class WorkerProcess {
         this.arm(responseTimeoutMs, 'did not respond in given time');
         this.headSinceMs = performance.now();
       }
-      this.socket.write(encodeInference(batch.map((j) => j.request)));
+      const pieces = encodeInference(batch.map((j) => j.request));
+      if (pieces.length === 1) {
+        this.socket.write(pieces[0]);
+      } else {
+        // One vectored write for the pieces of the frame.
+        this.socket.cork();
+        for (const piece of pieces) this.socket.write(piece);
+        this.socket.uncork();
+      }
     });
   }
 
