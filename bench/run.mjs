@@ -146,19 +146,23 @@ async function noop(dir, lantern) {
       }
       await mgmt(lantern.management, 'DELETE', `/models/${model}`);
     }
-    await asyncLoggingNoop(dir, () => ceilingAt(64, false));
+    for (const property of TUNED_NOOP) await tunedNoop(dir, () => ceilingAt(64, false), property);
   } finally {
     await stopProcess(ceilingServer);
   }
 }
 
 /**
- * The same no-op at c=64 on a server with async_logging=true: the ten or so log lines of each
- * request are written every 100 ms instead of at the end of each event-loop turn.
+ * The no-op at c=64 again on a server with one setting changed: async_logging=true (the ten or so
+ * log lines of each request are written every 100 ms instead of at the end of each event-loop
+ * turn), metrics_mode=prometheus (the frontend and backend metrics go to /metrics instead of
+ * seven log lines per request).
  */
-async function asyncLoggingNoop(dir, ceilingNow) {
-  const tunedDir = await mkdtemp(path.join(dir, 'async-logging-'));
-  const lantern = await startLantern(tunedDir, path.join(dir, 'store'), { properties: 'async_logging=true\n' });
+const TUNED_NOOP = ['async_logging=true', 'metrics_mode=prometheus'];
+
+async function tunedNoop(dir, ceilingNow, property) {
+  const tunedDir = await mkdtemp(path.join(dir, 'tuned-'));
+  const lantern = await startLantern(tunedDir, path.join(dir, 'store'), { properties: `${property}\n` });
   try {
     for (const [runtime, model] of [
       ['python', 'noop-py'],
@@ -168,9 +172,9 @@ async function asyncLoggingNoop(dir, ceilingNow) {
       const ceiling = await ceilingNow();
       const row = await served(lantern, model, 64);
       results.push(
-        withCeiling({ group: 'noop', scenario: `noop ${runtime}, 1 worker(s), c=64, async_logging=true`, ...row, ceilingCpuUs: ceiling.serverCpuUs }, 'HTTP c=64 just before', ceiling),
+        withCeiling({ group: 'noop', scenario: `noop ${runtime}, 1 worker(s), c=64, ${property}`, ...row, ceilingCpuUs: ceiling.serverCpuUs }, 'HTTP c=64 just before', ceiling),
       );
-      log(`noop ${runtime} async_logging c=64: ${row.requestsPerSec.toFixed(0)} req/s`);
+      log(`noop ${runtime} ${property} c=64: ${row.requestsPerSec.toFixed(0)} req/s`);
       await mgmt(lantern.management, 'DELETE', `/models/${model}`);
     }
   } finally {
