@@ -7,8 +7,8 @@
 // Lines are written together: by default at the end of the event-loop turn that produced them,
 // or, when the last write was less than a millisecond ago (under load), a millisecond later: one
 // write per file for all the requests answered meanwhile. With async_logging every
-// ASYNC_FLUSH_MS or once ASYNC_MAX_RECORDS are held, as TorchServe's async logging may delay output. Whatever is held is written at
-// close() and when the process exits.
+// ASYNC_FLUSH_MS, or once ASYNC_MAX_RECORDS are held, as TorchServe's async logging may delay
+// output. Whatever is held is written at close() and when the process exits.
 import path from 'node:path';
 import type { Config } from '../config/load-config.js';
 import { recordLogger, type LogChannel, type Logger } from '../logger.js';

@@ -191,9 +191,9 @@ export function encodeLoad(msg: LoadMessage): Buffer {
 /**
  * Bodies from this size on are not copied into an inference frame: the frame is written as
  * pieces that include them. Each copy of a large body is a large allocation outside V8's heap,
- * and those bring on full garbage collections (about one per 64 MB allocated).
+ * and enough of those bring on a full garbage collection.
  */
-export const REFERENCED_BODY_BYTES = 64 * 1024;
+const REFERENCED_BODY_BYTES = 64 * 1024;
 
 /** An inference frame as the buffers to write in order (one, unless bodies are referenced). */
 export function encodeInference(requests: readonly InferenceRequest[]): Buffer[] {

@@ -18,6 +18,7 @@ import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.
 const PIPELINE_WORK_MS = 1;
 const PIPELINE_MAX = 16;
 
+/** The batches a worker may hold at once, the running one included, given its smoothed batch time. */
 export function pipelineDepth(batchMs: number | null): number {
   if (batchMs === null || batchMs >= PIPELINE_WORK_MS) return 2;
   return Math.min(PIPELINE_MAX, 1 + Math.ceil(PIPELINE_WORK_MS / Math.max(batchMs, 1e-3)));
