@@ -2,6 +2,7 @@
 // the HTTP response from the handler, and the errors for unknown or unserved models.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { expectError, expectStatus, lanternPerTest, request, UUID, type Lantern, type MarSpec } from './harness.js';
 
@@ -73,6 +74,14 @@ describe('inference API', () => {
       const untyped = await predict(lantern, bytes);
       assert.deepEqual(untyped.values.body, { type: 'bytes', hex: bytes.toString('hex') }, 'no content type: raw bytes');
       assert.equal(untyped.headers['content-type'], undefined);
+    });
+
+    it('passes a large binary body, read in many chunks and sent to the worker uncopied, byte for byte', async () => {
+      const lantern = await startWithEcho(lanterns);
+      const bytes = randomBytes(700_000);
+      const seen = await predict(lantern, bytes, { 'content-type': 'application/octet-stream' });
+      assert.equal(seen.values.body?.type, 'bytes');
+      assert.ok(seen.values.body?.type === 'bytes' && seen.values.body.hex === bytes.toString('hex'), 'the handler got other bytes');
     });
 
     it('passes an empty body as an empty "body" parameter', async () => {

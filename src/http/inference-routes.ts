@@ -4,7 +4,7 @@ import type { Exchange, Route } from './route-table.js';
 import type { InferenceService } from '../services/inference-service.js';
 import type { InferenceRequest, ResponseEntry } from '../protocol/messages.js';
 import { resourceNotFound, type ServeError } from '../errors.js';
-import { bodyParameters, readBody } from './request-body.js';
+import { bodyParameters, receiveBody } from './request-body.js';
 import { sendBytes, sendError, sendStatus, setCommonHeaders } from './respond.js';
 
 export interface InferenceRouteDeps {
@@ -51,7 +51,7 @@ function failStream(ex: Exchange, error: ServeError): void {
 }
 
 async function predict(ex: Exchange, deps: InferenceRouteDeps, explain: boolean, name: string, version: string | null, urlPath: string | null): Promise<void> {
-  const body = await readBody(ex.req, deps.maxRequestBytes);
+  const body = await receiveBody(ex.req, deps.maxRequestBytes);
   const headers = requestHeaders(ex);
   if (urlPath !== null) headers.push(['url_path', urlPath]);
   headers.push(['explain', explain ? 'True' : 'False']);

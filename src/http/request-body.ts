@@ -5,7 +5,19 @@ import busboy from 'busboy';
 import { badRequest, requestTooLarge } from '../errors.js';
 import type { RequestParameter } from '../protocol/messages.js';
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** A request body as it arrived: its chunks and their total size. */
+export interface ReceivedBody {
+  readonly chunks: readonly Buffer[];
+  readonly size: number;
+}
+
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const { chunks, size } = await receiveBody(req, maxBytes);
+  return Buffer.concat(chunks, size);
+}
+
+/** The body's chunks, not joined: a large body is then never copied on its way to a worker. */
+export function receiveBody(req: IncomingMessage, maxBytes: number): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
@@ -25,7 +37,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
+    req.on('end', () => resolve({ chunks, size }));
     req.on('error', reject);
   });
 }
@@ -35,12 +47,26 @@ export function mimeType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-export async function bodyParameters(contentType: string | undefined, body: Buffer): Promise<RequestParameter[]> {
+export async function bodyParameters(contentType: string | undefined, body: ReceivedBody): Promise<RequestParameter[]> {
   const mime = mimeType(contentType);
   if (mime === 'multipart/form-data' || mime === 'application/x-www-form-urlencoded') {
-    return parseForm(contentType as string, body);
+    return parseForm(contentType as string, Buffer.concat(body.chunks, body.size));
   }
-  return [{ name: 'body', contentType: mime, value: body }];
+  return [chunkedParameter('body', mime, body)];
+}
+
+/** A parameter that keeps the body's chunks and joins them only when `value` is read. */
+function chunkedParameter(name: string, contentType: string, body: ReceivedBody): RequestParameter {
+  let joined: Buffer | null = body.chunks.length === 1 ? (body.chunks[0] as Buffer) : null;
+  return {
+    name,
+    contentType,
+    chunks: body.chunks,
+    get value(): Buffer {
+      joined ??= Buffer.concat(body.chunks, body.size);
+      return joined;
+    },
+  };
 }
 
 function parseForm(contentType: string, body: Buffer): Promise<RequestParameter[]> {

@@ -349,6 +349,22 @@ describe('expectsMore', () => {
 });
 
 describe('frame writing', () => {
+  it('refers to the chunks of a large chunked value, and copies a small one', () => {
+    const chunks = [Buffer.alloc(40_000, 1), Buffer.alloc(30_000, 2)];
+    const joined = Buffer.concat(chunks);
+    const large = { name: 'body', contentType: 'x/y', chunks, get value(): Buffer { throw new Error('the chunks were joined'); } };
+    const pieces = encodeInference([{ requestId: 'r', headers: [], parameters: [large] }]);
+    assert.ok(pieces.includes(chunks[0] as Buffer) && pieces.includes(chunks[1] as Buffer));
+    const frame = Buffer.concat(pieces);
+    assert.equal(frame.readUInt32BE(0), frame.length - 4);
+    const decoded = decodeToWorker(frame.subarray(4));
+    assert.equal(decoded.kind, 'infer');
+    if (decoded.kind !== 'infer') return;
+    assert.deepEqual(decoded.requests[0]?.parameters[0]?.value, joined);
+    const small = { name: 'body', contentType: '', chunks: [Buffer.from('a'), Buffer.from('b')], value: Buffer.from('ab') };
+    assert.equal(encodeInference([{ requestId: 's', headers: [], parameters: [small] }]).length, 1, 'one buffer');
+  });
+
   it('round-trips messages far larger than the writer first reserves, with multi-byte text', () => {
     const headers = Array.from({ length: 200 }, (_, i) => [`x-header-${i}`, `välue ${'é'.repeat(i)}`] as const);
     const requests = [

@@ -58,12 +58,12 @@ class FrameWriter {
     return this;
   }
 
-  /** Like bytes(), but the frame refers to `value` as one of its pieces instead of copying it. */
-  reference(value: Buffer): this {
-    this.int(value.length);
+  /** Like bytes() for the concatenation of `parts`, but the frame refers to them instead of copying. */
+  reference(parts: readonly Buffer[], length: number): this {
+    this.int(length);
     const head = this.buf.subarray(0, this.offset);
-    this.pieces.push(head, value);
-    this.piecesBytes += head.length + value.length;
+    this.pieces.push(head, ...parts);
+    this.piecesBytes += head.length + length;
     this.buf = Buffer.allocUnsafe(256);
     this.offset = 0;
     return this;
@@ -195,17 +195,31 @@ export function encodeLoad(msg: LoadMessage): Buffer {
  */
 const REFERENCED_BODY_BYTES = 64 * 1024;
 
+/** A parameter's size, without joining its chunks. */
+function valueBytes(p: RequestParameter): number {
+  if (p.chunks === undefined) return p.value.length;
+  let n = 0;
+  for (const c of p.chunks) n += c.length;
+  return n;
+}
+
 /** An inference frame as the buffers to write in order (one, unless bodies are referenced). */
 export function encodeInference(requests: readonly InferenceRequest[]): Buffer[] {
   let copied = 0;
-  for (const req of requests) for (const p of req.parameters) if (p.value.length < REFERENCED_BODY_BYTES) copied += p.value.length;
+  for (const req of requests) {
+    for (const p of req.parameters) {
+      const n = valueBytes(p);
+      if (n < REFERENCED_BODY_BYTES) copied += n;
+    }
+  }
   const w = new FrameWriter(bodiesSize(copied, requests.length)).byte(CMD_INFER);
   for (const req of requests) {
     w.str(req.requestId).headers(req.headers).int(END);
     for (const p of req.parameters) {
       w.str(p.name).str(p.contentType);
-      if (p.value.length >= REFERENCED_BODY_BYTES) w.reference(p.value);
-      else w.bytes(p.value);
+      const n = valueBytes(p);
+      if (n < REFERENCED_BODY_BYTES) w.bytes(p.value);
+      else w.reference(p.chunks ?? [p.value], n);
     }
     w.int(END);
   }

@@ -15,6 +15,11 @@ export interface RequestParameter {
   /** Empty string when the part had no content type. */
   readonly contentType: string;
   readonly value: Buffer;
+  /**
+   * The value as it arrived, when it came in pieces (an HTTP body's chunks): frames refer to them
+   * instead of copying, and `value`, their concatenation, is then made only if something reads it.
+   */
+  readonly chunks?: readonly Buffer[];
 }
 
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
