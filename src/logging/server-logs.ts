@@ -56,7 +56,7 @@ export type ServerLogs = Logger & { close(): Promise<void> };
 
 /** How long async_logging holds lines at most, and how many records. */
 export const ASYNC_FLUSH_MS = 100;
-export const ASYNC_MAX_RECORDS = 1024;
+export const ASYNC_MAX_RECORDS = 256;
 
 interface Flushable {
   flush(): void;
