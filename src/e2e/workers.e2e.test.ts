@@ -39,6 +39,25 @@ async function register(lantern: Lantern, query: string): Promise<void> {
 describe('workers', () => {
   const lanterns = lanternPerTest({ afterEach });
 
+  /** Lantern serving `spec` with one worker (`extra` registration parameters), and that worker. */
+  async function withOneWorker(spec: MarSpec, extra = ''): Promise<{ lantern: Lantern; before: DescribedWorker }> {
+    const lantern = await lanterns.start({ archives: [spec] });
+    await register(lantern, `url=${spec.file}&initial_workers=1&synchronous=true${extra}`);
+    assert.ok(spec.modelName !== null);
+    const [before] = await workersOf(lantern, spec.modelName);
+    assert.ok(before !== undefined && pidAlive(before.pid));
+    lanterns.seen([before.pid]);
+    return { lantern, before };
+  }
+
+  /** The model's worker once it is READY again in a new process. */
+  function restarted(lantern: Lantern, model: string, before: DescribedWorker): Promise<DescribedWorker> {
+    return waitFor('the worker to be back', async () => {
+      const [w] = await workersOf(lantern, model);
+      return w !== undefined && w.status === 'READY' && w.pid !== before.pid ? w : null;
+    });
+  }
+
   describe('batching', () => {
     it('hands concurrent requests to the handler as one batch', async () => {
       const lantern = await lanterns.start({ archives: [BATCH] });
@@ -87,11 +106,7 @@ describe('workers', () => {
   });
 
   it('answers the in-flight request of a crashed worker with 500 and restarts the worker', async () => {
-    const lantern = await lanterns.start({ archives: [CRASH] });
-    await register(lantern, 'url=crash.mar&initial_workers=1&synchronous=true');
-    const [before] = await workersOf(lantern, 'crash');
-    assert.ok(before !== undefined && pidAlive(before.pid));
-    lanterns.seen([before.pid]);
+    const { lantern, before } = await withOneWorker(CRASH);
 
     const crashed = request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
     // Queued behind the crash: not lost, served by the restarted worker.
@@ -100,10 +115,7 @@ describe('workers', () => {
     expectError(await crashed, 500, 'InternalServerException', 'Worker died.');
     await waitAllDead([before.pid]);
 
-    const after = await waitFor('the worker to be back', async () => {
-      const [w] = await workersOf(lantern, 'crash');
-      return w !== undefined && w.status === 'READY' && w.pid !== before.pid ? w : null;
-    });
+    const after = await restarted(lantern, 'crash', before);
     assert.equal(after.id, before.id, 'the restarted worker keeps its id');
     assert.ok(pidAlive(after.pid));
     lanterns.seen([after.pid]);
@@ -116,11 +128,7 @@ describe('workers', () => {
   });
 
   it('serves a batch that waited behind a crash in the worker (pipelined) with the restarted worker', async () => {
-    const lantern = await lanterns.start({ archives: [CRASH] });
-    await register(lantern, 'url=crash.mar&initial_workers=1&synchronous=true');
-    const [before] = await workersOf(lantern, 'crash');
-    assert.ok(before !== undefined);
-    lanterns.seen([before.pid]);
+    const { lantern, before } = await withOneWorker(CRASH);
     // While the worker sleeps, "crash" and "ok" queue up; "crash" is sent when the sleep ends and
     // "ok" right behind it, so it is in the dying worker's socket, never started.
     const sleeping = request('POST', `${lantern.inference}/predictions/crash`, { body: 'sleep' });
@@ -138,20 +146,13 @@ describe('workers', () => {
   });
 
   it('answers 500 when the worker exceeds response_timeout, then recovers', async () => {
-    const lantern = await lanterns.start({ archives: [SLOW] });
-    await register(lantern, 'url=slow.mar&initial_workers=1&synchronous=true&response_timeout=1');
-    const [before] = await workersOf(lantern, 'slow');
-    assert.ok(before !== undefined);
-    lanterns.seen([before.pid]);
+    const { lantern, before } = await withOneWorker(SLOW, '&response_timeout=1');
     const started = Date.now();
     expectError(await request('POST', `${lantern.inference}/predictions/slow`, { body: '30' }), 500, 'InternalServerException', 'Worker died.');
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= 900 && elapsed < 10_000, `timed out after ${elapsed} ms`);
     await waitAllDead([before.pid]);
-    const after = await waitFor('the worker to be back', async () => {
-      const [w] = await workersOf(lantern, 'slow');
-      return w !== undefined && w.status === 'READY' && w.pid !== before.pid ? w : null;
-    });
+    const after = await restarted(lantern, 'slow', before);
     assert.equal(after.id, before.id);
     lanterns.seen([after.pid]);
     const reply = await request('POST', `${lantern.inference}/predictions/slow`, { body: '0' });
