@@ -3,15 +3,18 @@
 //   node bench/run.mjs [--smoke] [--out DIR] [--only GROUP,...] [--duration S] [--cpu-prof DIR]
 //                      [--properties 'key=value\n...' (added to the server's config.properties)]
 //                      [--onnx-threads N (resnet18's intraOpNumThreads, served and in-process; default: CPUs)]
-// Groups: roundtrip, lifecycle, noop, mlp, resnet18. See docs/performance.md.
+// Groups: roundtrip, lifecycle, noop, mlp, resnet18, torchserve. See docs/performance.md.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.mjs';
 import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
+import { firstPrediction, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
 import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess, workerPids } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
+import { findTorchServe } from './lib/torchserve.mjs';
+import { versusTorchServe } from './lib/versus-torchserve.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -35,20 +38,8 @@ const results = [];
 const skipped = [];
 const log = (line) => process.stderr.write(`${line}\n`);
 
-/** Loads `model` on `lantern` at `connections`, sampling server and worker memory meanwhile. */
-async function served(lantern, model, connections, loadOptions = {}) {
-  const workers = await workerPids(lantern.management, model);
-  const rss = sampleRss({ server: [lantern.pid], workers });
-  const cpu = await cpuMeter({ server: [lantern.pid], workers });
-  const measured = await load(`${lantern.inference}/predictions/${model}`, { connections, durationS: DURATION_S, ...loadOptions });
-  const perRequest = await cpu.stop(measured.requests);
-  const peak = await rss.stop();
-  return { ...measured, serverRssBytes: peak.server, workerRssBytes: peak.workers, serverCpuUs: perRequest.server, workerCpuUs: perRequest.workers };
-}
-
-function withCeiling(row, name, ceiling) {
-  return { ...row, ceiling: { name, requestsPerSec: ceiling.requestsPerSec }, ratioToCeiling: row.requestsPerSec / ceiling.requestsPerSec };
-}
+/** Loads `model` on `lantern` at `connections` for the run's load duration. */
+const served = (lantern, model, connections, loadOptions = {}) => servedRow(lantern, model, connections, DURATION_S, loadOptions);
 
 async function register(lantern, query) {
   await mgmt(lantern.management, 'POST', `/models?${query}&synchronous=true`);
@@ -77,14 +68,7 @@ async function lifecycle(dir, store, lantern) {
     ['python', 'noop-py'],
     ['node', 'noop-node'],
   ]) {
-    const t0 = performance.now();
-    await mgmt(lantern.management, 'POST', `/models?url=${model}&initial_workers=0`);
-    const registerMs = performance.now() - t0;
-    const t1 = performance.now();
-    await mgmt(lantern.management, 'PUT', `/models/${model}?min_worker=4&synchronous=true`);
-    const scaleMs = performance.now() - t1;
-    results.push({ group: 'lifecycle', scenario: `register + scale 0→4 workers (${runtime})`, registerMs, scaleMs });
-    await mgmt(lantern.management, 'DELETE', `/models/${model}`);
+    results.push({ group: 'lifecycle', scenario: `register + scale 0→4 workers (${runtime})`, ...(await registerAndScale(lantern, model)) });
   }
   for (const [runtime, model] of [
     ['python', 'noop-py'],
@@ -102,13 +86,7 @@ async function lifecycle(dir, store, lantern) {
       pattern: /Inference API listening on (\S+)/,
     });
     try {
-      let ok = false;
-      for (let i = 0; i < 3000 && !ok; i++) {
-        const res = await fetch(`${proc.match[1]}/predictions/${model}`, { method: 'POST', body: '{}' });
-        await res.text();
-        ok = res.ok;
-        if (!ok) await new Promise((r) => setTimeout(r, 5));
-      }
+      await firstPrediction(`${proc.match[1]}/predictions/${model}`);
       results.push({ group: 'lifecycle', scenario: `cold start: process start to first prediction (${runtime})`, coldStartMs: performance.now() - t0 });
     } finally {
       await stopProcess(proc);
@@ -211,7 +189,7 @@ async function onnxModel(lantern, { model, file, options, dims, scale, connectio
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'lantern-bench-'));
 const store = path.join(workDir, 'store');
-const resnet = runs('resnet18') ? await resnet18File() : { file: null, reason: null };
+const resnet = runs('resnet18') || runs('torchserve') ? await resnet18File() : { file: null, reason: null };
 if (resnet.reason !== null) skipped.push(`resnet18: ${resnet.reason}`);
 await makeStore(store, { mlpOptions: MLP_OPTIONS, resnetFile: resnet.file, resnetOptions: RESNET_OPTIONS });
 const loadAverage = os.loadavg();
@@ -237,7 +215,7 @@ try {
         raw: false,
       });
     }
-    if (resnet.file !== null) {
+    if (runs('resnet18') && resnet.file !== null) {
       await onnxModel(lantern, {
         model: 'resnet18',
         file: resnet.file,
@@ -251,6 +229,11 @@ try {
     }
   } finally {
     await stopProcess(lantern);
+  }
+  if (runs('torchserve')) {
+    const torchserve = await findTorchServe();
+    if (torchserve.reason !== null) skipped.push(`torchserve: ${torchserve.reason}`);
+    else await versusTorchServe({ dir: workDir, torchserve, resnet: { file: resnet.file, options: RESNET_OPTIONS }, durationS: DURATION_S, results, log });
   }
 } finally {
   await rm(workDir, { recursive: true, force: true });

@@ -15,12 +15,13 @@ export const FREE_PORTS =
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts `argv` with stdout and stderr going to `logFile`, and resolves once `pattern` matches the
- * output. A file, not a pipe: a pipe the benchmark is too busy to drain would slow the server down.
+ * Starts `command` (node by default) with `argv`, stdout and stderr going to `logFile`, and resolves
+ * once `pattern` matches the output. A file, not a pipe: a pipe the benchmark is too busy to drain
+ * would slow the server down.
  */
-export async function spawnLogged(argv, { cwd, logFile, pattern, env = {}, timeoutMs = 60_000 }) {
+export async function spawnLogged(argv, { command = process.execPath, cwd, logFile, pattern, env = {}, timeoutMs = 60_000 }) {
   const out = await open(logFile, 'w');
-  const child = spawn(process.execPath, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', out.fd, out.fd] });
+  const child = spawn(command, argv, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', out.fd, out.fd] });
   await out.close();
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   let finished = null;
@@ -32,7 +33,7 @@ export async function spawnLogged(argv, { cwd, logFile, pattern, env = {}, timeo
     if (match) return { child, match, exited, logFile };
     if (finished !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${argv.join(' ')} ${finished !== null ? `exited (${finished})` : 'timed out'} before it was ready:\n${text.slice(-4000)}`);
+      throw new Error(`${[command, ...argv].join(' ')} ${finished !== null ? `exited (${finished})` : 'timed out'} before it was ready:\n${text.slice(-4000)}`);
     }
     await sleep(20);
   }
@@ -58,16 +59,19 @@ export async function startHttpCeiling(dir, body) {
 
 /**
  * Lantern from the built code, both APIs on free ports, the model API on and token authorization
- * off. `env` is added to its environment (NODE_OPTIONS reaches the server and its Node workers).
+ * off. `env` is added to its environment (NODE_OPTIONS reaches the server and its Node workers);
+ * `models` (`name=archive,...`) are loaded at start.
  */
-export async function startLantern(dir, store, { env = {}, properties = '' } = {}) {
+export async function startLantern(dir, store, { env = {}, properties = '', models = null } = {}) {
   const config = path.join(dir, 'bench.properties');
   await writeFile(
     config,
     `${FREE_PORTS}model_store=${store}\n` +
       `disable_token_authorization=true\nenable_model_api=true\n${properties}`,
   );
-  const proc = await spawnLogged([path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--ts-config', config], {
+  const argv = [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--ts-config', config];
+  if (models !== null) argv.push('--models', models);
+  const proc = await spawnLogged(argv, {
     cwd: dir,
     logFile: path.join(dir, 'lantern.out'),
     pattern: /Inference API listening on (\S+)[\s\S]*Management API listening on (\S+)[\s\S]*Lantern is ready/,

@@ -2,13 +2,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TORCHSERVE = process.env.LANTERN_BENCH_TORCHSERVE ?? path.join(ROOT, 'bench', '.cache', 'torchserve', 'bin', 'torchserve');
+
+const installed = (file: string): Promise<boolean> =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 type Row = Record<string, unknown> & { scenario: string };
 
@@ -29,6 +36,19 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
     // resnet18 needs torch to be exported; without it the report says why it was skipped.
     const resnet = served.filter((r) => r.scenario.startsWith('resnet18'));
     assert.ok(resnet.length === 4 || report.skipped.some((s) => s.startsWith('resnet18')), 'resnet18 neither measured nor skipped with a reason');
+    // TorchServe side by side: measured whenever bench/setup-torchserve.sh installed it (CI does).
+    const versus = report.results.filter((r) => r.group === 'torchserve');
+    if (await installed(TORCHSERVE)) {
+      const pairs = versus.filter((r) => r.ceiling !== undefined).map((r) => r.scenario);
+      assert.ok(pairs.length === (resnet.length > 0 ? 6 : 4), `Lantern rows beside TorchServe's:\n${pairs.join('\n')}`);
+      assert.equal(versus.filter((r) => typeof r.coldStartMs === 'number').length, 2, 'a cold start for each server');
+      assert.equal(versus.filter((r) => typeof r.scaleMs === 'number').length, 2, 'register + scale for each server');
+      for (const r of versus.filter((row) => row.requestsPerSec !== undefined)) {
+        assert.ok((r.requestsPerSec as number) > 0 && r.non2xx === 0 && r.errors === 0, `${r.scenario}: ${String(r.requestsPerSec)} req/s, ${String(r.non2xx)} non-2xx`);
+      }
+    } else {
+      assert.ok(report.skipped.some((s) => s.startsWith('torchserve')), 'TorchServe neither measured nor skipped with a reason');
+    }
     for (const r of served) {
       assert.ok((r.requestsPerSec as number) > 0, `${r.scenario} served nothing`);
       assert.equal(r.non2xx, 0, `${r.scenario} had non-2xx answers`);
@@ -37,7 +57,7 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
     }
     const roundTrips = report.results.filter((r) => typeof r.perRequestUs === 'number' && (r.perRequestUs as number) > 0 && r.ceiling !== undefined);
     assert.equal(roundTrips.length, 2, 'a round trip for the python and the node worker, each beside its socket ping-pong floor');
-    assert.equal(report.results.filter((r) => typeof r.coldStartMs === 'number').length, 2);
+    assert.equal(report.results.filter((r) => r.group === 'lifecycle' && typeof r.coldStartMs === 'number').length, 2);
     assert.ok(report.results.some((r) => typeof r.scaleMs === 'number'));
   } finally {
     await rm(out, { recursive: true, force: true });
