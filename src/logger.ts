@@ -23,22 +23,15 @@ export type LogChannel = 'server' | 'access' | 'model' | 'ts_metrics' | 'model_m
 const describeCause = (cause: unknown): string => (cause instanceof Error ? (cause.stack ?? cause.message) : String(cause));
 
 /** A Logger that turns each call into a LogRecord for `emit`. */
-export function recordLogger(emit: (record: LogRecord, channel: LogChannel) => void, now: () => Date = () => new Date()): Required<Omit<Logger, 'close'>> {
-  const record = (level: LogLevel, thread: string, logger: string, message: string, fields?: LogRecord['fields']): LogRecord => ({
-    time: now(),
-    level,
-    thread,
-    logger,
-    message,
-    ...(fields === undefined ? {} : { fields }),
-  });
+export function recordLogger(emit: (record: LogRecord, channel: LogChannel) => void, now: () => number = Date.now): Required<Omit<Logger, 'close'>> {
+  const record = (level: LogLevel, thread: string, logger: string, message: string): LogRecord => ({ timeMs: now(), level, thread, logger, message });
   return {
     info: (m) => emit(record('INFO', 'main', 'lantern', m), 'server'),
     warn: (m) => emit(record('WARN', 'main', 'lantern', m), 'server'),
     error: (m, cause) => emit(record('ERROR', 'main', 'lantern', cause === undefined ? m : `${m}: ${describeCause(cause)}`), 'server'),
     access: (line) => emit(record('INFO', 'http', 'ACCESS_LOG', line), 'access'),
     model: (worker, line, stream) =>
-      emit(record(stream === 'stdout' ? 'INFO' : 'WARN', `${worker}-${stream}`, 'MODEL_LOG', line, { worker, stream }), 'model'),
+      emit({ ...record(stream === 'stdout' ? 'INFO' : 'WARN', `${worker}-${stream}`, 'MODEL_LOG', line), fields: { worker, stream } }, 'model'),
     metric: (kind, line) =>
       emit(record('INFO', 'metrics', kind === 'ts' ? 'TS_METRICS' : 'MODEL_METRICS', line), kind === 'ts' ? 'ts_metrics' : 'model_metrics'),
   };

@@ -6,7 +6,8 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type LogFormat = 'text' | 'json';
 
 export interface LogRecord {
-  readonly time: Date;
+  /** Epoch milliseconds (a number, not a Date: several records are made for every request). */
+  readonly timeMs: number;
   readonly level: LogLevel;
   /** log4j's %t: `main` for the server, `W-<id>-<model>_<version>-stdout|stderr` for worker output. */
   readonly thread: string;
@@ -23,9 +24,9 @@ let lastMs = Number.NaN;
 let lastText = '';
 
 /** log4j's ISO8601 date: local time, `yyyy-MM-ddTHH:mm:ss,SSS` (the lines of one millisecond share it). */
-export function log4jTime(time: Date): string {
-  const ms = time.getTime();
+export function log4jTime(ms: number): string {
   if (ms === lastMs) return lastText;
+  const time = new Date(ms);
   lastMs = ms;
   lastText =
     `${time.getFullYear()}-${pad(time.getMonth() + 1)}-${pad(time.getDate())}` +
@@ -34,13 +35,13 @@ export function log4jTime(time: Date): string {
 }
 
 /** `%d{ISO8601} [%-5p] %t %c - %m` */
-export const fullLine = (r: LogRecord): string => `${log4jTime(r.time)} [${r.level.padEnd(5)}] ${r.thread} ${r.logger} - ${r.message}`;
+export const fullLine = (r: LogRecord): string => `${log4jTime(r.timeMs)} [${r.level.padEnd(5)}] ${r.thread} ${r.logger} - ${r.message}`;
 
 /** `%d{ISO8601} - %m` */
-export const shortLine = (r: LogRecord): string => `${log4jTime(r.time)} - ${r.message}`;
+export const shortLine = (r: LogRecord): string => `${log4jTime(r.timeMs)} - ${r.message}`;
 
 export const jsonLine = (r: LogRecord): string =>
-  JSON.stringify({ timestamp: r.time.toISOString(), level: r.level, logger: r.logger, thread: r.thread, message: r.message, ...r.fields });
+  JSON.stringify({ timestamp: new Date(r.timeMs).toISOString(), level: r.level, logger: r.logger, thread: r.thread, message: r.message, ...r.fields });
 
 export function layout(format: LogFormat, style: 'full' | 'short'): (r: LogRecord) => string {
   if (format === 'json') return jsonLine;

@@ -16,6 +16,7 @@ describe('backend metric lines', () => {
       type: 'gauge',
       hostname: 'box',
       requestIds: 'abc-1',
+      labelText: 'ModelName:iris,Level:Model|box',
     });
   });
 

@@ -11,6 +11,8 @@ export interface BackendMetric {
   readonly type: MetricType | null;
   readonly hostname: string;
   readonly requestIds: string | null;
+  /** The line's dimensions and host name as written: the same text for the same label set. */
+  readonly labelText: string;
 }
 
 const METRICS_LINE = /^(?:INFO > )?\[METRICS\](.*)$/;
@@ -35,5 +37,14 @@ export function parseBackendMetric(line: string): BackendMetric | null {
     const parts = pair.split(':');
     if (parts.length === 2) dimensions.push([parts[0] as string, parts[1] as string]);
   }
-  return { name, unit, value, dimensions, type, hostname, requestIds: requestIds === undefined || requestIds === '' ? null : requestIds };
+  return {
+    name,
+    unit,
+    value,
+    dimensions,
+    type,
+    hostname,
+    requestIds: requestIds === undefined || requestIds === '' ? null : requestIds,
+    labelText: `${dims}|${hostname}`,
+  };
 }

@@ -15,7 +15,10 @@ export interface MetricLines {
 }
 
 export interface Recorder {
-  /** `values` follow the spec's dimension names; the last one is the host name. */
+  /**
+   * `values` follow the spec's dimension names; the last one is the host name. Pass the same array
+   * for the same values: a log line's dimension text is made once per array.
+   */
   record(values: readonly string[], value: number, requestIds?: string | null): void;
 }
 
@@ -39,13 +42,19 @@ function prometheusRecorder(spec: MetricSpec, type: MetricType, registry: Metric
   }
 }
 
-/** `<Name>.<Unit>:<value>|#<Dim>:<v>,...|#hostname:<host>[,requestID:<ids>],timestamp:<epoch s>` */
-export function metricLogLine(spec: MetricSpec, values: readonly string[], value: number, requestIds: string | null, epochSec: number): string {
+/** `|#<Dim>:<v>,...|#hostname:<host>`: the part of a metric log line that its dimension values fix. */
+function dimensionText(spec: MetricSpec, values: readonly string[]): string {
   const dimensions: string[] = [];
   const named = Math.min(spec.dimensions.length, values.length) - 1;
   for (let i = 0; i < named; i++) dimensions.push(`${spec.dimensions[i] ?? ''}:${values[i] ?? ''}`);
-  const ids = requestIds !== null && requestIds !== '' ? `,requestID:${requestIds}` : '';
-  return `${spec.name}.${spec.unit}:${formatDouble(value)}|#${dimensions.join(',')}|#hostname:${values[values.length - 1] ?? ''}${ids},timestamp:${epochSec}`;
+  return `|#${dimensions.join(',')}|#hostname:${values[values.length - 1] ?? ''}`;
+}
+
+const requestIdText = (requestIds: string | null): string => (requestIds !== null && requestIds !== '' ? `,requestID:${requestIds}` : '');
+
+/** `<Name>.<Unit>:<value>|#<Dim>:<v>,...|#hostname:<host>[,requestID:<ids>],timestamp:<epoch s>` */
+export function metricLogLine(spec: MetricSpec, values: readonly string[], value: number, requestIds: string | null, epochSec: number): string {
+  return `${spec.name}.${spec.unit}:${formatDouble(value)}${dimensionText(spec, values)}${requestIdText(requestIds)},timestamp:${epochSec}`;
 }
 
 /** Backend metrics carry the worker's host name as a last dimension, configured or not. */
@@ -94,8 +103,18 @@ export class ConfiguredMetrics {
     if (mode === 'prometheus') return prometheusRecorder(spec, spec.type, registry);
     if (mode === 'legacy' && LEGACY_PROMETHEUS.has(spec.name)) return prometheusRecorder(spec, 'counter', registry);
     const write = side === 'frontend' ? (line: string) => lines.frontend(line) : (line: string) => lines.backend(line);
+    // metricLogLine with the fixed parts made once: a line is written for every request.
+    const head = `${spec.name}.${spec.unit}:`;
+    const fixed = new WeakMap<readonly string[], string>();
     return {
-      record: (values, value, requestIds) => write(metricLogLine(spec, values, value, requestIds ?? null, Math.floor(epochMs() / 1000))),
+      record: (values, value, requestIds) => {
+        let dimensions = fixed.get(values);
+        if (dimensions === undefined) {
+          dimensions = dimensionText(spec, values);
+          fixed.set(values, dimensions);
+        }
+        write(`${head}${formatDouble(value)}${dimensions}${requestIdText(requestIds ?? null)},timestamp:${Math.floor(epochMs() / 1000)}`);
+      },
     };
   }
 }

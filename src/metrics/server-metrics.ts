@@ -5,7 +5,7 @@
 import type { Job } from '../batching/job.js';
 import type { InferenceEvents } from '../services/inference-service.js';
 import type { PoolEvents } from '../workers/worker-pool.js';
-import { parseBackendMetric, isMetricsLine } from './backend-metric-line.js';
+import { parseBackendMetric, isMetricsLine, type BackendMetric } from './backend-metric-line.js';
 import { ConfiguredMetrics, type MetricLines, type MetricsMode } from './configured-metrics.js';
 import { LanternMetrics, type ModelLoad } from './lantern-metrics.js';
 import { MetricRegistry } from './metric-registry.js';
@@ -31,11 +31,13 @@ export interface ServerMetricsOptions {
   readonly system?: SystemMetricsReader;
 }
 
+const MAX_BACKEND_LABEL_SETS = 1000;
+
 interface PredictionTiming {
   readonly model: string;
   readonly version: string;
-  /** The version as requested, `default` when none was named (TorchServe's label). */
-  readonly versionLabel: string;
+  /** `[model, version as requested or `default` (TorchServe's label), host name]`, one array per label set. */
+  readonly labels: readonly string[];
   readonly receivedMs: number;
   scheduledMs: number | null;
 }
@@ -48,6 +50,9 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
   private readonly predictions = new WeakMap<Job, PredictionTiming>();
   private readonly batchStarts = new WeakMap<readonly Job[], number>();
   private readonly host: readonly string[];
+  /** The label arrays of the request metrics, by model and requested version (see PredictionTiming). */
+  private readonly requestLabels = new Map<string, Map<string, readonly string[]>>();
+  private readonly backendLabelSets = new Map<string, readonly string[]>();
   private readonly now: () => number;
   private readonly system: SystemMetricsReader;
   private timer: NodeJS.Timeout | null = null;
@@ -96,9 +101,24 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
   }
 
   predictionReceived(job: Job, modelName: string, modelVersion: string, requestedVersion: string | null): void {
-    const versionLabel = requestedVersion ?? 'default';
-    this.predictions.set(job, { model: modelName, version: modelVersion, versionLabel, receivedMs: this.now(), scheduledMs: null });
-    this.guard(() => this.configured.frontend('ts_inference_requests_total')?.record([modelName, versionLabel, this.options.hostname], 1));
+    const labels = this.labelsOf(modelName, requestedVersion ?? 'default');
+    this.predictions.set(job, { model: modelName, version: modelVersion, labels, receivedMs: this.now(), scheduledMs: null });
+    this.guard(() => this.configured.frontend('ts_inference_requests_total')?.record(labels, 1));
+  }
+
+  /** The same array for the same labels, so that metric lines reuse their dimension text. */
+  private labelsOf(model: string, versionLabel: string): readonly string[] {
+    let byVersion = this.requestLabels.get(model);
+    if (byVersion === undefined) {
+      byVersion = new Map();
+      this.requestLabels.set(model, byVersion);
+    }
+    let labels = byVersion.get(versionLabel);
+    if (labels === undefined) {
+      labels = [model, versionLabel, this.options.hostname];
+      byVersion.set(versionLabel, labels);
+    }
+    return labels;
   }
 
   batchTaken(modelName: string, modelVersion: string, batch: readonly Job[]): void {
@@ -129,7 +149,7 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
     this.guard(() => this.lantern?.requestAnswered(timing.model, timing.version, (now - timing.receivedMs) / 1000));
     if (!ok) return;
     // TorchServe counts latency only for requests answered with a result.
-    const labels = [timing.model, timing.versionLabel, this.options.hostname];
+    const { labels } = timing;
     const queuedMs = (timing.scheduledMs ?? now) - timing.receivedMs;
     this.guard(() => {
       this.configured.frontend('ts_inference_latency_microseconds')?.record(labels, (now - timing.receivedMs) * 1000);
@@ -166,9 +186,21 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
           dimensions: [...metric.dimensions.map(([name]) => name), 'Hostname'],
         });
       }
-      recorder.record([...metric.dimensions.map(([, value]) => value), metric.hostname], metric.value, metric.requestIds);
+      recorder.record(this.backendLabels(metric), metric.value, metric.requestIds);
     });
     return true;
+  }
+
+  /** A backend metric's label values (its dimensions, then the host), one array per label set. */
+  private backendLabels(metric: BackendMetric): readonly string[] {
+    let labels = this.backendLabelSets.get(metric.labelText);
+    if (labels === undefined) {
+      // Handlers choose their dimension values: keep a bounded number of label sets.
+      if (this.backendLabelSets.size >= MAX_BACKEND_LABEL_SETS) this.backendLabelSets.clear();
+      labels = [...metric.dimensions.map(([, value]) => value), metric.hostname];
+      this.backendLabelSets.set(metric.labelText, labels);
+    }
+    return labels;
   }
 
   private async collectSystem(): Promise<void> {
