@@ -3,6 +3,7 @@
 //   node bench/run.mjs [--smoke] [--out DIR] [--only GROUP,...] [--duration S] [--cpu-prof DIR]
 //                      [--properties 'key=value\n...' (added to the server's config.properties)]
 //                      [--onnx-threads N (resnet18's intraOpNumThreads, served and in-process; default: CPUs)]
+//                      [--onnx-spinning true|false (resnet18's allowSpinning, served and in-process; default: false)]
 // Groups: roundtrip, lifecycle, noop, mlp, resnet18, torchserve. See docs/performance.md.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -32,7 +33,11 @@ const runs = (group) => only === null || only.includes(group);
 
 /** ONNX Runtime threads for both the served model and its in-process ceiling. */
 const MLP_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-const RESNET_OPTIONS = { intraOpNumThreads: Number(option('--onnx-threads', CORES)), interOpNumThreads: 1 };
+const RESNET_OPTIONS = {
+  intraOpNumThreads: Number(option('--onnx-threads', CORES)),
+  interOpNumThreads: 1,
+  allowSpinning: option('--onnx-spinning', 'false') === 'true',
+};
 
 const results = [];
 const skipped = [];

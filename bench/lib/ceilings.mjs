@@ -8,13 +8,14 @@ import { workerLaunch } from '../../dist/workers/launch.js';
 import { systemClock } from '../../dist/batching/clock.js';
 import { Job } from '../../dist/batching/job.js';
 import { percentile } from './measure.mjs';
+import { ortSessionOptions } from '../../dist/node-worker/builtin/onnx-session-options.js';
 
 /**
  * The model ceiling: `session.run` on a prebuilt tensor of `batch` samples, back to back for
  * `durationS`, with the session options the served model gets from its model-config.yaml.
  */
 export async function inProcessOnnx(file, options, sampleFlat, sampleDims, batch, durationS) {
-  const session = await ort.InferenceSession.create(file, options);
+  const session = await ort.InferenceSession.create(file, ortSessionOptions(options));
   try {
     const data = new Float32Array(sampleFlat.length * batch);
     for (let i = 0; i < batch; i++) data.set(sampleFlat, i * sampleFlat.length);

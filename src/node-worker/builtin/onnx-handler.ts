@@ -8,7 +8,7 @@ import type { BatchRow } from '../batch-input.js';
 import type { HandlerContext } from '../handler-context.js';
 import { serializedFileOf } from '../handler-loader.js';
 import type { LoadedHandler } from '../predict.js';
-import { sessionOptionsOf, type OnnxSessionOptions } from './onnx-session-options.js';
+import { ortSessionOptions, sessionOptionsOf, type OnnxSessionOptions } from './onnx-session-options.js';
 import {
   concatFirstAxis,
   flatValues,
@@ -178,7 +178,7 @@ class OnnxModel {
 export async function loadOnnxHandler(context: HandlerContext): Promise<LoadedHandler> {
   const options = sessionOptionsOf(context.modelYamlConfig);
   const file = await modelFileOf(context.systemProperties.model_dir, context.manifest);
-  const session = await ort.InferenceSession.create(file, options);
+  const session = await ort.InferenceSession.create(file, ortSessionOptions(options));
   const model = new OnnxModel(session, specsOf(session.inputMetadata, 'Input'), specsOf(session.outputMetadata, 'Output'), options);
   return {
     handle: (batch, ctx) => model.handle(batch, ctx),

@@ -1,16 +1,22 @@
 // The `onnx` section of a model's model-config.yaml → ONNX Runtime session options, so that
 // each model chooses its own thread counts. Invalid values fail the model load with a message.
+import type { InferenceSession } from 'onnxruntime-node';
 
 export interface OnnxSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   executionMode?: 'sequential' | 'parallel';
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Whether idle intra-op threads spin waiting for work (ONNX Runtime's default) or sleep at once,
+   * leaving the core to the front end and other workers.
+   */
+  allowSpinning?: boolean;
 }
 
 const MODES = ['sequential', 'parallel'] as const;
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
-const KEYS = ['intraOpNumThreads', 'interOpNumThreads', 'executionMode', 'graphOptimizationLevel'];
+const KEYS = ['intraOpNumThreads', 'interOpNumThreads', 'executionMode', 'graphOptimizationLevel', 'allowSpinning'];
 
 function threads(value: unknown, key: string): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
@@ -34,5 +40,16 @@ export function sessionOptionsOf(modelYamlConfig: Readonly<Record<string, unknow
   if (s.interOpNumThreads !== undefined) options.interOpNumThreads = threads(s.interOpNumThreads, 'interOpNumThreads');
   if (s.executionMode !== undefined) options.executionMode = oneOf(s.executionMode, MODES, 'executionMode');
   if (s.graphOptimizationLevel !== undefined) options.graphOptimizationLevel = oneOf(s.graphOptimizationLevel, LEVELS, 'graphOptimizationLevel');
+  if (s.allowSpinning !== undefined) {
+    if (typeof s.allowSpinning !== 'boolean') throw new Error(`model-config.yaml onnx.allowSpinning must be true or false, got ${JSON.stringify(s.allowSpinning)}`);
+    options.allowSpinning = s.allowSpinning;
+  }
   return options;
+}
+
+/** The session options ONNX Runtime takes for these settings (allowSpinning is a session config entry). */
+export function ortSessionOptions(options: OnnxSessionOptions): InferenceSession.SessionOptions {
+  const { allowSpinning, ...rest } = options;
+  if (allowSpinning === undefined) return rest;
+  return { ...rest, extra: { session: { intra_op: { allow_spinning: allowSpinning ? '1' : '0' } } } };
 }
