@@ -3,9 +3,10 @@ request's body is the raw float32 bytes of one sample; the batch runs as one ten
 request gets its output as a JSON list. The benchmark serves the same archive with TorchServe
 and with Lantern's Python worker, so that only the servers differ.
 
-Threads come from model-config.yaml, as for Lantern's built-in onnx handler:
+Threads and spinning come from model-config.yaml, as for Lantern's built-in onnx handler:
     onnx:
       intraOpNumThreads: 2
+      allowSpinning: false
 """
 import os
 
@@ -26,6 +27,8 @@ class OnnxRawHandler:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(settings.get("intraOpNumThreads", 0))
         options.inter_op_num_threads = int(settings.get("interOpNumThreads", 0))
+        if "allowSpinning" in settings:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings["allowSpinning"] else "0")
         self.session = ort.InferenceSession(
             os.path.join(properties["model_dir"], model_file), options, providers=["CPUExecutionProvider"]
         )
