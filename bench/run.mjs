@@ -12,7 +12,7 @@ import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.m
 import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
 import { firstPrediction, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
-import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess, workerPids } from './lib/processes.mjs';
+import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
 import { findTorchServe } from './lib/torchserve.mjs';
 import { versusTorchServe } from './lib/versus-torchserve.mjs';

@@ -52,11 +52,6 @@ function dimensionText(spec: MetricSpec, values: readonly string[]): string {
 
 const requestIdText = (requestIds: string | null): string => (requestIds !== null && requestIds !== '' ? `,requestID:${requestIds}` : '');
 
-/** `<Name>.<Unit>:<value>|#<Dim>:<v>,...|#hostname:<host>[,requestID:<ids>],timestamp:<epoch s>` */
-export function metricLogLine(spec: MetricSpec, values: readonly string[], value: number, requestIds: string | null, epochSec: number): string {
-  return `${spec.name}.${spec.unit}:${formatDouble(value)}${dimensionText(spec, values)}${requestIdText(requestIds)},timestamp:${epochSec}`;
-}
-
 /** Backend metrics carry the worker's host name as a last dimension, configured or not. */
 const withHostname = (spec: MetricSpec): MetricSpec =>
   spec.dimensions[spec.dimensions.length - 1] === 'Hostname' ? spec : { ...spec, dimensions: [...spec.dimensions, 'Hostname'] };
@@ -103,7 +98,8 @@ export class ConfiguredMetrics {
     if (mode === 'prometheus') return prometheusRecorder(spec, spec.type, registry);
     if (mode === 'legacy' && LEGACY_PROMETHEUS.has(spec.name)) return prometheusRecorder(spec, 'counter', registry);
     const write = side === 'frontend' ? (line: string) => lines.frontend(line) : (line: string) => lines.backend(line);
-    // metricLogLine with the fixed parts made once: a line is written for every request.
+    // `<Name>.<Unit>:<value>|#<Dim>:<v>,...|#hostname:<host>[,requestID:<ids>],timestamp:<epoch s>`,
+    // its fixed parts made once: a line is written for every request.
     const head = `${spec.name}.${spec.unit}:`;
     const fixed = new WeakMap<readonly string[], string>();
     return {

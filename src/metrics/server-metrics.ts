@@ -36,7 +36,7 @@ const MAX_BACKEND_LABEL_SETS = 1000;
 interface PredictionTiming {
   readonly model: string;
   readonly version: string;
-  /** `[model, version as requested or `default` (TorchServe's label), host name]`, one array per label set. */
+  /** The model, the version as requested or `default` (TorchServe's label), the host name: one array per label set. */
   readonly labels: readonly string[];
   readonly receivedMs: number;
   scheduledMs: number | null;
