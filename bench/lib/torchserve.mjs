@@ -63,17 +63,34 @@ export async function startTorchServe(dir, store, torchserve, { models = null } 
   );
   const argv = ['--start', '--foreground', '--ncs', '--ts-config', config, '--disable-token-auth', '--enable-model-api'];
   if (models !== null) argv.push('--models', models);
-  const proc = await spawnLogged(argv, {
-    command: torchserve.command,
-    cwd: dir,
-    logFile: path.join(dir, 'torchserve.out'),
-    pattern: /Model server started/,
-    // The pid file and the extracted archives go to the run's folder, not /tmp.
-    env: { TMPDIR: dir, TEMP: dir },
-    timeoutMs: 120_000,
-  });
-  const pid = Number((await readFile(path.join(dir, '.model_server.pid'), 'utf8')).trim());
+  const pidFile = path.join(dir, '.model_server.pid');
+  let proc;
+  try {
+    proc = await spawnLogged(argv, {
+      command: torchserve.command,
+      cwd: dir,
+      logFile: path.join(dir, 'torchserve.out'),
+      pattern: /Model server started/,
+      // The pid file and the extracted archives go to the run's folder, not /tmp.
+      env: { TMPDIR: dir, TEMP: dir },
+      timeoutMs: 120_000,
+    });
+  } catch (err) {
+    // The command is gone; a JVM it had started would be left behind.
+    const jvm = await jvmPid(pidFile);
+    if (jvm !== null && alive(jvm)) process.kill(jvm, 'SIGKILL');
+    throw err;
+  }
+  const pid = await jvmPid(pidFile);
+  if (pid === null) throw new Error(`TorchServe started but wrote no pid file at ${pidFile}`);
   return { ...proc, pid, inference: `http://127.0.0.1:${inference}`, management: `http://127.0.0.1:${management}` };
+}
+
+/** The JVM's pid, from the file the `torchserve` command writes; null when there is none. */
+async function jvmPid(pidFile) {
+  const text = await readFile(pidFile, 'utf8').catch(() => null);
+  const pid = text === null ? Number.NaN : Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
 const alive = (pid) => {
