@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.mjs';
 import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
-import { firstPrediction, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
+import { firstPrediction, register, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
 import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
@@ -45,10 +45,6 @@ const log = (line) => process.stderr.write(`${line}\n`);
 
 /** Loads `model` on `lantern` at `connections` for the run's load duration. */
 const served = (lantern, model, connections, loadOptions = {}) => servedRow(lantern, model, connections, DURATION_S, loadOptions);
-
-async function register(lantern, query) {
-  await mgmt(lantern.management, 'POST', `/models?${query}&synchronous=true`);
-}
 
 async function roundTrips(store) {
   for (const [runtime, dir, handler, echo] of [

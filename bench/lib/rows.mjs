@@ -20,6 +20,11 @@ export function withCeiling(row, name, ceiling) {
   return { ...row, ceiling: { name, requestsPerSec: ceiling.requestsPerSec }, ratioToCeiling: row.requestsPerSec / ceiling.requestsPerSec };
 }
 
+/** Registers a model on `server` (`query`: the POST /models parameters) and waits for its workers. */
+export async function register(server, query) {
+  await mgmt(server.management, 'POST', `/models?${query}&synchronous=true`);
+}
+
 /** Registers `archive` as `model` with no worker, then scales it to 4 workers; the milliseconds of each step. */
 export async function registerAndScale(server, model, archive = model) {
   const t0 = performance.now();

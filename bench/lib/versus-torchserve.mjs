@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { load, rssOf } from './measure.mjs';
 import { onnxYaml, sampleInput } from './models.mjs';
 import { mgmt, ROOT, startLantern, stopProcess, workerPids } from './processes.mjs';
-import { firstPrediction, registerAndScale, served, withCeiling } from './rows.mjs';
+import { firstPrediction, register, registerAndScale, served, withCeiling } from './rows.mjs';
 import { startTorchServe, stopTorchServe } from './torchserve.mjs';
 
 const HANDLERS = path.join(ROOT, 'bench', 'handlers');
@@ -46,7 +46,7 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
       name: 'Lantern',
       start: (runDir, models) =>
         startLantern(runDir, store, { properties: `python=${torchserve.python}\ndefault_workers_per_model=1\n`, models }),
-      stop: (proc) => stopProcess(proc),
+      stop: stopProcess,
     },
   ];
   const push = (row) => results.push({ group: 'torchserve', ...row });
@@ -66,7 +66,7 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
         before = row;
       }
     };
-    const registerAll = (query) => Promise.all(servers.map(({ proc }) => mgmt(proc.management, 'POST', `/models?${query}&synchronous=true`)));
+    const registerAll = (query) => Promise.all(servers.map(({ proc }) => register(proc, query)));
     const unregisterAll = (model) => Promise.all(servers.map(({ proc }) => mgmt(proc.management, 'DELETE', `/models/${model}`)));
 
     await registerAll('url=noop.mar&initial_workers=1');
