@@ -67,6 +67,7 @@ export class WorkerProcess {
   private timerDueMs = 0;
   private deadline: { readonly atMs: number; readonly ms: number; readonly what: string } | null = null;
   private killedByUs = false;
+  private corked = false;
   /** Smoothed time per batch while the process had one to run (ms); null until a batch is done. */
   private batchMsValue: number | null = null;
   /** performance.now() when the batch at the head of inFlight could start. */
@@ -165,15 +166,16 @@ export class WorkerProcess {
         this.arm(responseTimeoutMs, 'did not respond in given time');
         this.headSinceMs = performance.now();
       }
-      const pieces = encodeInference(batch.map((j) => j.request));
-      if (pieces.length === 1) {
-        this.socket.write(pieces[0]);
-      } else {
-        // One vectored write for the pieces of the frame.
+      // Frames sent in the same tick leave in one vectored write: each write wakes the process.
+      if (!this.corked) {
+        this.corked = true;
         this.socket.cork();
-        for (const piece of pieces) this.socket.write(piece);
-        this.socket.uncork();
+        process.nextTick(() => {
+          this.corked = false;
+          this.socket.uncork();
+        });
       }
+      for (const piece of encodeInference(batch.map((j) => j.request))) this.socket.write(piece);
     });
   }
 
