@@ -120,7 +120,8 @@ async function runBackground(argv: readonly string[]): Promise<void> {
   mkdirSync(process.env.LOG_LOCATION ?? 'logs', { recursive: true });
   const logFile = path.join(process.env.LOG_LOCATION ?? 'logs', 'lantern.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [ENTRY, ...argv, '--foreground'], {
+  // The server runs with this process's Node flags (bin/lantern's heap cap among them).
+  const child = spawn(process.execPath, [...process.execArgv, ENTRY, ...argv, '--foreground'], {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
   });

@@ -1,0 +1,83 @@
+// The `lantern` command npm installs (bin/lantern): it starts Node with V8's old generation capped
+// (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS when that sets one, and the
+// background mode (`--start` without `--foreground`) passes the cap on to the server it spawns.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { pidAlive, REPO_ROOT, waitFor } from './harness.js';
+import { writePortConfig } from './lantern-process.js';
+
+const LANTERN = path.join(REPO_ROOT, 'bin', 'lantern');
+const HEAP_CAP = '--max-old-space-size=1024';
+const MODEL_STORE = path.join(REPO_ROOT, 'examples', 'model-store');
+
+async function commandLine(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a.length > 0);
+}
+
+/** Runs `lantern --foreground` from `cwd` until it is ready, then hands its command line to `check`. */
+async function inForeground(cwd: string, env: Record<string, string>, check: (argv: string[]) => void): Promise<void> {
+  const child = spawn(LANTERN, ['--foreground', '--ncs', '--model-store', MODEL_STORE], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await waitFor('Lantern to be ready', () => {
+      if (child.exitCode !== null) throw new Error(`lantern exited (${child.exitCode}):\n${output}`);
+      return output.includes('Lantern is ready');
+    });
+    // The shell script has exec'd Node: the pid is the server's.
+    check(await commandLine(child.pid as number));
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+test('lantern runs the server with the heap cap, and NODE_OPTIONS can set another', async () => {
+  const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
+  try {
+    await writePortConfig(cwd, ['disable_token_authorization=true']);
+    await inForeground(cwd, { NODE_OPTIONS: '' }, (argv) => {
+      assert.equal(path.basename(argv[0] as string), 'node');
+      assert.deepEqual(argv.slice(1, 3), [HEAP_CAP, path.join(REPO_ROOT, 'bin', 'lantern.js')]);
+    });
+    await inForeground(cwd, { NODE_OPTIONS: '--max-old-space-size=2048' }, (argv) => {
+      assert.ok(!argv.some((a) => a.startsWith('--max-old-space-size')), argv.join(' '));
+    });
+  } finally {
+    await rm(cwd, { recursive: true, force: true });
+  }
+});
+
+test('lantern --start passes the heap cap to the background server, and --stop stops it', async () => {
+  const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
+  // TEMP holds the pid file: a folder of this test's own, so that no other server is in the way.
+  const env = { ...process.env, TEMP: cwd, NODE_OPTIONS: '' };
+  let pid = -1;
+  try {
+    await writePortConfig(cwd, ['disable_token_authorization=true']);
+    const started = await promisify(execFile)(LANTERN, ['--start', '--ncs', '--model-store', MODEL_STORE], { cwd, env });
+    const match = /Lantern started \(pid (\d+)\)/.exec(started.stdout);
+    assert.ok(match, started.stdout);
+    pid = Number(match[1]);
+    const argv = await commandLine(pid);
+    assert.ok(argv.includes(HEAP_CAP), argv.join(' '));
+    assert.ok(argv.includes('--foreground'), argv.join(' '));
+    const stopped = await promisify(execFile)(LANTERN, ['--stop'], { cwd, env });
+    assert.match(stopped.stdout, /Lantern has stopped/);
+    await waitFor('the background server to exit', () => !pidAlive(pid));
+  } finally {
+    if (pid > 0 && pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    await rm(cwd, { recursive: true, force: true });
+  }
+});
