@@ -12,7 +12,7 @@ import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.m
 import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
 import { firstPrediction, register, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
-import { FREE_PORTS, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
+import { FREE_PORTS, LANTERN_COMMAND, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
 import { findTorchServe } from './lib/torchserve.mjs';
 import { versusTorchServe } from './lib/versus-torchserve.mjs';
@@ -81,7 +81,8 @@ async function lifecycle(dir, store, lantern) {
       `${FREE_PORTS}disable_token_authorization=true\ndefault_workers_per_model=1\n`,
     );
     const t0 = performance.now();
-    const proc = await spawnLogged([path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--model-store', store, '--models', `${model}=${model}`], {
+    const proc = await spawnLogged(['--foreground', '--ncs', '--model-store', store, '--models', `${model}=${model}`], {
+      command: LANTERN_COMMAND,
       cwd: runDir,
       logFile: path.join(runDir, 'lantern.out'),
       pattern: /Inference API listening on (\S+)/,

@@ -1,11 +1,14 @@
-// The processes under test: Lantern as users run it (`node bin/lantern.js --foreground`, its
-// console going to a file as `> lantern.out` would) and the bare node:http ceiling.
+// The processes under test: Lantern as users run it (`lantern --foreground`, that is bin/lantern,
+// its console going to a file as `> lantern.out` would) and the bare node:http ceiling.
 import { spawn } from 'node:child_process';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The `lantern` command that npm installs (a shell script that starts Node with its heap settings). */
+export const LANTERN_COMMAND = path.join(ROOT, 'bin', 'lantern');
 
 /** Every listener on a free port, so that a benchmark never collides with a server already running. */
 export const FREE_PORTS =
@@ -69,9 +72,10 @@ export async function startLantern(dir, store, { env = {}, properties = '', mode
     `${FREE_PORTS}model_store=${store}\n` +
       `disable_token_authorization=true\nenable_model_api=true\n${properties}`,
   );
-  const argv = [path.join(ROOT, 'bin', 'lantern.js'), '--foreground', '--ncs', '--ts-config', config];
+  const argv = ['--foreground', '--ncs', '--ts-config', config];
   if (models !== null) argv.push('--models', models);
   const proc = await spawnLogged(argv, {
+    command: LANTERN_COMMAND,
     cwd: dir,
     logFile: path.join(dir, 'lantern.out'),
     pattern: /Inference API listening on (\S+)[\s\S]*Management API listening on (\S+)[\s\S]*Lantern is ready/,
