@@ -9,7 +9,7 @@ function notes(r) {
     r.serverCpuUs !== undefined ? `CPU per request: server ${num(r.serverCpuUs)} µs${r.workerCpuUs !== undefined ? `, workers ${num(r.workerCpuUs)} µs` : ''}` : '',
     r.ceilingCpuUs !== undefined ? `bare server ${num(r.ceilingCpuUs)} µs (server ÷ bare ${num(r.serverCpuUs / r.ceilingCpuUs, 1)}×)` : '',
     r.overheadUs !== undefined ? `${num(r.overheadUs, 1)} µs above the floor` : '',
-    r.registerMs !== undefined ? `register ${num(r.registerMs)} ms, scale 0→4 ${num(r.scaleMs)} ms` : '',
+    r.registerMs !== undefined ? `register ${num(r.registerMs)} ms (median of ${r.registerSamples ?? 1}), scale 0→4 ${num(r.scaleMs)} ms` : '',
     r.coldStartMs !== undefined ? `${num(r.coldStartMs)} ms to first prediction` : '',
     r.batchingGain !== undefined ? `batch 8 / batch 1 = ${num(r.batchingGain, 2)}×` : '',
     r.runsPerSec !== undefined && r.batch > 1 ? `${num(r.runsPerSec, 1)} runs/s of ${r.batch}` : '',
