@@ -166,7 +166,7 @@ export class WorkerProcess {
         this.arm(responseTimeoutMs, 'did not respond in given time');
         this.headSinceMs = performance.now();
       }
-      // Frames sent in the same tick leave in one vectored write: each write wakes the process.
+      // Frames sent in the same tick leave in one vectored write: a write may wake the process.
       if (!this.corked) {
         this.corked = true;
         this.socket.cork();
