@@ -1,6 +1,6 @@
 // End-to-end support for tests that need Lantern as its own OS process: `node bin/lantern.js
-// --foreground ...` started in a chosen folder, its output collected, readiness awaited, and
-// stopped with a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
+// --foreground ...` (or the `lantern` command) started in a chosen folder, its output collected,
+// readiness awaited, and stopped with a signal (SIGTERM for a graceful stop, SIGKILL for a crash).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -8,6 +8,8 @@ import path from 'node:path';
 import { REPO_ROOT, waitFor } from './harness.js';
 
 export const LANTERN_BIN = path.join(REPO_ROOT, 'bin', 'lantern.js');
+/** The `lantern` command npm installs: a shell script that execs Node with its flags and LANTERN_BIN. */
+export const LANTERN_COMMAND = path.join(REPO_ROOT, 'bin', 'lantern');
 
 export interface LanternProcess {
   readonly child: ChildProcess;
@@ -20,8 +22,10 @@ export interface LanternProcess {
   signal(signal: NodeJS.Signals): void;
 }
 
-export function startLanternProcess(cwd: string, args: readonly string[], env: Record<string, string> = {}): LanternProcess {
-  const child = spawn(process.execPath, [LANTERN_BIN, '--foreground', ...args], {
+/** `viaCommand` starts it as users do, through LANTERN_COMMAND, instead of `node bin/lantern.js`. */
+export function startLanternProcess(cwd: string, args: readonly string[], env: Record<string, string> = {}, viaCommand = false): LanternProcess {
+  const [command, argv] = viaCommand ? [LANTERN_COMMAND, ['--foreground', ...args]] : [process.execPath, [LANTERN_BIN, '--foreground', ...args]];
+  const child = spawn(command, argv, {
     cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,16 +2,15 @@
 // (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS when that sets one, and the
 // background mode (`--start` without `--foreground`) passes the cap on to the server it spawns.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { pidAlive, REPO_ROOT, waitFor } from './harness.js';
-import { writePortConfig } from './lantern-process.js';
+import { LANTERN_COMMAND, startLanternProcess, writePortConfig } from './lantern-process.js';
 
-const LANTERN = path.join(REPO_ROOT, 'bin', 'lantern');
 const HEAP_CAP = '--max-old-space-size=1024';
 const MODEL_STORE = path.join(REPO_ROOT, 'examples', 'model-store');
 
@@ -21,25 +20,14 @@ async function commandLine(pid: number): Promise<string[]> {
 
 /** Runs `lantern --foreground` from `cwd` until it is ready, then hands its command line to `check`. */
 async function inForeground(cwd: string, env: Record<string, string>, check: (argv: string[]) => void): Promise<void> {
-  const child = spawn(LANTERN, ['--foreground', '--ncs', '--model-store', MODEL_STORE], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const lantern = startLanternProcess(cwd, ['--ncs', '--model-store', MODEL_STORE], env, true);
   try {
-    await waitFor('Lantern to be ready', () => {
-      if (child.exitCode !== null) throw new Error(`lantern exited (${child.exitCode}):\n${output}`);
-      return output.includes('Lantern is ready');
-    });
+    await lantern.ready();
     // The shell script has exec'd Node: the pid is the server's.
-    check(await commandLine(child.pid as number));
+    check(await commandLine(lantern.pid));
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    lantern.signal('SIGTERM');
+    await lantern.exited;
   }
 }
 
@@ -66,14 +54,14 @@ test('lantern --start passes the heap cap to the background server, and --stop s
   let pid = -1;
   try {
     await writePortConfig(cwd, ['disable_token_authorization=true']);
-    const started = await promisify(execFile)(LANTERN, ['--start', '--ncs', '--model-store', MODEL_STORE], { cwd, env });
+    const started = await promisify(execFile)(LANTERN_COMMAND, ['--start', '--ncs', '--model-store', MODEL_STORE], { cwd, env });
     const match = /Lantern started \(pid (\d+)\)/.exec(started.stdout);
     assert.ok(match, started.stdout);
     pid = Number(match[1]);
     const argv = await commandLine(pid);
     assert.ok(argv.includes(HEAP_CAP), argv.join(' '));
     assert.ok(argv.includes('--foreground'), argv.join(' '));
-    const stopped = await promisify(execFile)(LANTERN, ['--stop'], { cwd, env });
+    const stopped = await promisify(execFile)(LANTERN_COMMAND, ['--stop'], { cwd, env });
     assert.match(stopped.stdout, /Lantern has stopped/);
     await waitFor('the background server to exit', () => !pidAlive(pid));
   } finally {
