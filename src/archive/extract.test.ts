@@ -32,7 +32,9 @@ function refusal(pattern: RegExp, status = 400) {
   };
 }
 
-describe('extractZip', () => {
+// Every zip case runs twice: read into memory (small archives) and streamed from the file (large ones).
+for (const [mode, options] of [['in memory', {}], ['streamed', { inMemoryMaxBytes: 0 }]] as const) {
+describe(`extractZip, ${mode}`, () => {
   it('unpacks a regular .mar with nested directories', async () => {
     const { archive, dest } = fresh('ok.mar');
     await writeZip(archive, [
@@ -41,7 +43,7 @@ describe('extractZip', () => {
       { name: 'extra/', directory: true },
       { name: 'extra/deep/data.bin', data: Buffer.alloc(1000, 7) },
     ]);
-    await extractZip(archive, dest, LIMITS);
+    await extractZip(archive, dest, LIMITS, options);
     assert.equal(await readFile(path.join(dest, 'MAR-INF/MANIFEST.json'), 'utf8'), '{"runtime":"python"}');
     assert.equal(await readFile(path.join(dest, 'handler.py'), 'utf8'), 'print(1)');
     assert.deepEqual(await readFile(path.join(dest, 'extra/deep/data.bin')), Buffer.alloc(1000, 7));
@@ -51,7 +53,7 @@ describe('extractZip', () => {
     const { archive, dest } = fresh('slip.mar');
     const victim = `victim-${randomBytes(4).toString('hex')}`;
     await writeZip(archive, [{ name: 'ok.txt', data: 'fine' }, { name: `../${victim}`, data: 'pwned' }]);
-    await assert.rejects(extractZip(archive, dest, LIMITS), refusal(new RegExp(`\\.\\./${victim}.*\\.\\.`)));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(new RegExp(`\\.\\./${victim}.*\\.\\.`)));
     assert.equal(existsSync(dest), false);
     assert.equal(existsSync(path.join(work, victim)), false);
   });
@@ -60,7 +62,7 @@ describe('extractZip', () => {
     const { archive, dest } = fresh('abs.mar');
     const victim = path.join(work, `abs-${randomBytes(4).toString('hex')}`);
     await writeZip(archive, [{ name: victim, data: 'pwned' }]);
-    await assert.rejects(extractZip(archive, dest, LIMITS), refusal(/absolute path/));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/absolute path/));
     assert.equal(existsSync(victim), false);
     assert.equal(existsSync(dest), false);
   });
@@ -68,16 +70,16 @@ describe('extractZip', () => {
   it('refuses symlink entries', async () => {
     const { archive, dest } = fresh('link.mar');
     await writeZip(archive, [{ name: 'passwd', data: '/etc/passwd', mode: 0o120777 }]);
-    await assert.rejects(extractZip(archive, dest, LIMITS), refusal(/"passwd".*symbolic link/));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/"passwd".*symbolic link/));
     assert.equal(existsSync(dest), false);
   });
 
   it('refuses an archive with more entries than allowed', async () => {
     const { archive, dest } = fresh('many.mar');
     await writeZip(archive, Array.from({ length: 11 }, (_, i) => ({ name: `f${i}.txt`, data: 'x' })));
-    await assert.rejects(extractZip(archive, dest, { ...LIMITS, maxEntries: 10 }), refusal(/more than 10/));
+    await assert.rejects(extractZip(archive, dest, { ...LIMITS, maxEntries: 10 }, options), refusal(/more than 10/));
     assert.equal(existsSync(dest), false);
-    await extractZip(archive, dest, { ...LIMITS, maxEntries: 11 });
+    await extractZip(archive, dest, { ...LIMITS, maxEntries: 11 }, options);
     assert.equal((await readdir(dest)).length, 11);
   });
 
@@ -85,7 +87,7 @@ describe('extractZip', () => {
     const { archive, dest } = fresh('bomb.mar');
     await writeZip(archive, [{ name: 'zeros.bin', data: Buffer.alloc(8 * 1024 * 1024) }]);
     assert.ok((await stat(archive)).size < 100 * 1024, 'the bomb should be small on disk');
-    await assert.rejects(extractZip(archive, dest, LIMITS), refusal(/more than 1048576 bytes/));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/more than 1048576 bytes/));
     assert.equal(existsSync(dest), false);
   });
 
@@ -97,14 +99,51 @@ describe('extractZip', () => {
     assert.ok(central > 0);
     bytes.writeUInt32LE(10, central + 24);
     await writeFile(archive, bytes);
-    await assert.rejects(extractZip(archive, dest, LIMITS), refusal(/./));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/./));
     assert.equal(existsSync(dest), false);
+  });
+
+  it('refuses a zip whose central directory overstates an entry size', async () => {
+    const { archive, dest } = fresh('overstated.mar');
+    await writeZip(archive, [{ name: 'text.txt', data: 'hello '.repeat(100) }]);
+    const bytes = await readFile(archive);
+    const central = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    bytes.writeUInt32LE(700, central + 24);
+    await writeFile(archive, bytes);
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/./));
+    assert.equal(existsSync(dest), false);
+  });
+
+  it('refuses an entry whose compressed data is damaged', async () => {
+    const { archive, dest } = fresh('damaged.mar');
+    const data = randomBytes(2000).toString('hex');
+    await writeZip(archive, [{ name: 'data.txt', data }]);
+    const bytes = await readFile(archive);
+    // The deflate stream starts after the 30-byte local header and the 8-byte name.
+    for (let i = 38; i < 38 + 64; i++) bytes[i] = (bytes[i] as number) ^ 0xa5;
+    await writeFile(archive, bytes);
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), refusal(/./));
+    assert.equal(existsSync(dest), false);
+  });
+
+  it('unpacks stored entries and entries too large to inflate in place', async () => {
+    const { archive, dest } = fresh('mixed.mar');
+    const big = Buffer.alloc(3 * 1024 * 1024, 'model weights ');
+    await writeZip(archive, [
+      { name: 'stored.txt', data: 'not compressed', compress: false },
+      { name: 'big-1.bin', data: big },
+      { name: 'big-2.bin', data: big },
+    ]);
+    await extractZip(archive, dest, { ...LIMITS, maxUncompressedBytes: 8 * 1024 * 1024 }, options);
+    assert.equal(await readFile(path.join(dest, 'stored.txt'), 'utf8'), 'not compressed');
+    assert.deepEqual(await readFile(path.join(dest, 'big-1.bin')), big);
+    assert.deepEqual(await readFile(path.join(dest, 'big-2.bin')), big);
   });
 
   it('answers invalidModel for data that is not a zip', async () => {
     const { archive, dest } = fresh('junk.mar');
     await writeFile(archive, randomBytes(4096));
-    await assert.rejects(extractZip(archive, dest, LIMITS), (err: unknown) => {
+    await assert.rejects(extractZip(archive, dest, LIMITS, options), (err: unknown) => {
       assert.ok(isServeError(err));
       assert.equal(err.type, 'InvalidModelException');
       assert.match(err.message, /zip/i);
@@ -118,10 +157,11 @@ describe('extractZip', () => {
     await writeZip(archive, [{ name: 'a.txt', data: 'a' }]);
     await mkdir(dest);
     await writeFile(path.join(dest, 'keep.txt'), 'keep');
-    await assert.rejects(extractZip(archive, dest, LIMITS));
+    await assert.rejects(extractZip(archive, dest, LIMITS, options));
     assert.equal(await readFile(path.join(dest, 'keep.txt'), 'utf8'), 'keep');
   });
 });
+}
 
 describe('extractTarGz', () => {
   it('strips the top directory of every entry', async () => {

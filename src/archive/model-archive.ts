@@ -1,10 +1,11 @@
 // Opening a model for registration (spec §1.3, §9.3): locate or download it, unpack it into a
 // private temp directory (or use a directory in place), read its manifest and model-config.yaml.
 import { randomUUID } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { invalidModel } from '../errors.js';
 import { locateArchive, type ArchiveLocation } from './archive-location.js';
+import { readSmallFile } from './small-file.js';
 import { archiveFormatOf, extractArchive } from './extract.js';
 import { defaultManifest, parseManifest, type Manifest } from './manifest.js';
 import { parseModelConfig, type ModelYamlConfig } from './model-config.js';
@@ -135,10 +136,10 @@ async function readConfig(dir: string, configFile: string | undefined, warnings:
 }
 
 async function readBounded(file: string, maxBytes: number): Promise<string> {
-  const info = await stat(file);
-  if (!info.isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EISDIR' });
-  if (info.size > maxBytes) throw new Error(`${file} is larger than ${maxBytes} bytes`);
-  return readFile(file, 'utf8');
+  const bytes = readSmallFile(file, maxBytes);
+  if (bytes === 'not-a-file') throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EISDIR' });
+  if (bytes === 'too-large') throw new Error(`${file} is larger than ${maxBytes} bytes`);
+  return bytes.toString('utf8');
 }
 
 class OpenedArchive implements ModelArchive {
