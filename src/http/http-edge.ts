@@ -221,16 +221,17 @@ export class HttpEdge {
   }
 
   private handle(apis: readonly Api[], req: IncomingMessage, res: ServerResponse): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
     if (this.stopping) {
       sendError(res, ctx, serverStopping());
       return;
     }
     this.active++;
-    res.once('close', () => this.finished());
-    res.once('finish', () => {
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    // A response emits each of these once: plain listeners spare the once() wrappers.
+    res.on('close', () => this.finished());
+    res.on('finish', () => {
+      const elapsedMs = performance.now() - started;
       this.options.onResponse?.(apis[0] as Api, req, res.statusCode, elapsedMs);
     });
     this.route(apis, req, res, ctx).catch((err: unknown) => {

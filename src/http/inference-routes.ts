@@ -14,10 +14,21 @@ export interface InferenceRouteDeps {
 
 /** Every request header, last value winning for repeated names (spec §2.3). */
 function requestHeaders(ex: Exchange): Array<[string, string]> {
-  const out = new Map<string, string>();
+  const out: Array<[string, string]> = [];
   const raw = ex.req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) out.set(raw[i] as string, raw[i + 1] as string);
-  return [...out.entries()];
+  // A handful of headers: a scan for a repeated name costs less than a Map.
+  next: for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    for (const pair of out) {
+      if (pair[0] === name) {
+        pair[1] = value;
+        continue next;
+      }
+    }
+    out.push([name, value]);
+  }
+  return out;
 }
 
 function writeEntry(ex: Exchange, entry: ResponseEntry, last: boolean): void {
@@ -64,7 +75,7 @@ async function predict(ex: Exchange, deps: InferenceRouteDeps, explain: boolean,
     reply: (entry, last) => writeEntry(ex, entry, last),
     fail: (error) => failStream(ex, error),
   });
-  ex.res.once('close', () => {
+  ex.res.on('close', () => {
     if (!ex.res.writableFinished) cancel();
   });
 }

@@ -55,10 +55,38 @@ export function pathSegments(pathname: string): string[] {
   return parts.slice(1);
 }
 
+/** A route's template split once: literal segments, and null where a parameter goes. */
+interface CompiledRoute {
+  readonly route: Route;
+  readonly literals: readonly (string | null)[];
+  readonly paramNames: readonly (string | null)[];
+}
+
+/** Templates are split once per route table, not for every request. */
+const compiledTables = new WeakMap<readonly Route[], readonly CompiledRoute[]>();
+
+function compiled(routes: readonly Route[]): readonly CompiledRoute[] {
+  let table = compiledTables.get(routes);
+  if (table === undefined) {
+    table = routes.map((route) => {
+      const template = pathSegments(route.path);
+      const isParam = (t: string): boolean => t.startsWith('{') && t.endsWith('}');
+      return {
+        route,
+        literals: template.map((t) => (isParam(t) ? null : t)),
+        paramNames: template.map((t) => (isParam(t) ? t.slice(1, -1) : null)),
+      };
+    });
+    compiledTables.set(routes, table);
+  }
+  return table;
+}
+
 export function matchRoute(routes: readonly Route[], api: Api, method: string, segments: readonly string[]): RouteMatch {
-  for (const route of routes) {
+  for (const entry of compiled(routes)) {
+    const { route } = entry;
     if (route.api !== api) continue;
-    const params = matchTemplate(route, segments);
+    const params = matchTemplate(entry, segments);
     if (params === null) continue;
     const op = route.operations[method as Method] ?? route.operations.ANY;
     if (op === undefined) return { kind: 'method-not-allowed', route, params };
@@ -67,21 +95,23 @@ export function matchRoute(routes: readonly Route[], api: Api, method: string, s
   return { kind: 'not-found' };
 }
 
-function matchTemplate(route: Route, segments: readonly string[]): Record<string, string> | null {
-  const template = pathSegments(route.path);
-  if (segments.length < template.length) return null;
-  if (segments.length > template.length && !route.openEnded) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < template.length; i++) {
-    const t = template[i] as string;
-    const s = segments[i] as string;
-    if (t.startsWith('{') && t.endsWith('}')) {
-      if (s === '') return null;
-      params[t.slice(1, -1)] = s;
-    } else if (t !== s) {
+function matchTemplate({ route, literals, paramNames }: CompiledRoute, segments: readonly string[]): Record<string, string> | null {
+  const length = literals.length;
+  if (segments.length < length) return null;
+  if (segments.length > length && route.openEnded !== true) return null;
+  for (let i = 0; i < length; i++) {
+    const literal = literals[i];
+    if (literal === null) {
+      if (segments[i] === '') return null;
+    } else if (literal !== segments[i]) {
       return null;
     }
   }
-  if (segments.length > template.length) params.rest = segments.slice(template.length).join('/');
+  const params: Record<string, string> = {};
+  for (let i = 0; i < length; i++) {
+    const name = paramNames[i];
+    if (name !== null && name !== undefined) params[name] = segments[i] as string;
+  }
+  if (segments.length > length) params.rest = segments.slice(length).join('/');
   return params;
 }

@@ -124,14 +124,16 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
   batchTaken(modelName: string, modelVersion: string, batch: readonly Job[]): void {
     const now = this.now();
     this.batchStarts.set(batch, now);
-    const waits: number[] = [];
+    // The waits feed Lantern's own histogram, which log mode does not keep.
+    const waits: number[] | null = this.lantern === null ? null : [];
     for (const job of batch) {
       const timing = this.predictions.get(job);
       if (timing === undefined) continue;
       timing.scheduledMs = now;
-      waits.push((now - timing.receivedMs) / 1000);
+      waits?.push((now - timing.receivedMs) / 1000);
     }
-    this.guard(() => this.lantern?.batchFormed(modelName, modelVersion, batch.length, waits));
+    const { lantern } = this;
+    if (lantern !== null && waits !== null) this.guard(() => lantern.batchFormed(modelName, modelVersion, batch.length, waits));
   }
 
   /** The batch's frame is written: the frontend's share of the batch is over (WorkerThreadTime). */
