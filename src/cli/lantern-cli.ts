@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import { openServerLogs, serverLogSettings } from '../logging/server-logs.js';
+import { openServerLogs, serverLogSettings, type ConsoleTarget } from '../logging/server-logs.js';
 import { defaultEnvironment, startServer, VERSION, type RunningServer } from '../main.js';
 import { parseLanternArgs, USAGE, UsageError, type LanternArgs } from './lantern-args.js';
 import { isServeError } from '../errors.js';
@@ -75,7 +75,11 @@ async function runForeground(args: LanternArgs): Promise<void> {
     throw new UsageError(`--model-store is not a directory: ${config.model_store}`);
   }
   // From here on every line also goes to the log files under LOG_LOCATION (docs/metrics.md#logs).
-  const terminal = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+  const terminal: ConsoleTarget = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    outBytes: (bytes) => process.stdout.write(bytes),
+  };
   const logs = openServerLogs(serverLogSettings(config, process.env, process.cwd(), terminal));
   logger = logs;
   logger.info(`Logs are written to ${serverLogSettings(config, process.env, process.cwd(), null).logDir}`);

@@ -28,21 +28,26 @@ export class RollingFile {
     this.sizeBytes = fstatSync(this.fd).size;
   }
 
-  /** Holds one line (the newline is added here) until the next flush(). */
-  write(line: string): void {
-    if (this.fd !== null) this.pending.push(line);
+  /** Holds one line (the newline is added here) until the next flush(); false when the file is closed or lost. */
+  write(line: string): boolean {
+    if (this.fd === null) return false;
+    this.pending.push(line);
+    return true;
   }
 
-  /** Writes the lines held so far. */
-  flush(): void {
-    if (this.pending.length === 0 || this.fd === null) return;
+  /**
+   * Writes the lines held so far. Returns their bytes when they went out in one piece (the file
+   * did not roll over among them), so that a caller can pass the same bytes on.
+   */
+  flush(): Buffer | null {
+    if (this.pending.length === 0 || this.fd === null) return null;
     const lines = this.pending;
     this.pending = [];
     const text = `${lines.join('\n')}\n`;
     const bytes = Buffer.from(text, 'utf8');
     if (this.sizeBytes + bytes.length <= this.options.maxBytes) {
       this.append(bytes);
-      return;
+      return bytes;
     }
     // The file rolls over somewhere among these lines: cut them where it does.
     let chunk: string[] = [];
@@ -59,6 +64,7 @@ export class RollingFile {
       chunkBytes += lineBytes;
     }
     if (chunk.length > 0) this.append(Buffer.from(`${chunk.join('\n')}\n`, 'utf8'));
+    return null;
   }
 
   /** Writes what is held and closes the file. Idempotent. */

@@ -52,6 +52,31 @@ describe('server logs', () => {
     assert.match(console[6] ?? '', /after close is dropped$/, 'the console still speaks after the files are closed');
   });
 
+  it('hands stdout the bytes written to ts_log.log when every line went to both, and joins separately otherwise', async () => {
+    const chunks: string[] = [];
+    const texts: string[] = [];
+    const logs = openServerLogs({
+      ...settings('shared', 'text'),
+      console: { out: (t) => texts.push(`out:${t}`), err: (t) => texts.push(`err:${t}`), outBytes: (b) => chunks.push(Buffer.from(b).toString('utf8')) },
+    });
+    logs.info('one');
+    logs.access('/127.0.0.1:5000 "GET /ping HTTP/1.1" 200 3');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(chunks.length, 1);
+    assert.equal(chunks[0], readFileSync(path.join(dir, 'shared', 'ts_log.log'), 'utf8'));
+    assert.deepEqual(texts, []);
+    // A warning goes to stderr: that turn's lines are written to the console by stream, in order.
+    logs.info('two');
+    logs.warn('careful');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(chunks.length, 1);
+    assert.equal(texts.length, 2);
+    assert.match(texts[0] ?? '', /^out:.*main lantern - two$/);
+    assert.match(texts[1] ?? '', /^err:.*\[WARN \] main lantern - careful$/);
+    assert.equal(read('shared', 'ts_log.log').length, 4);
+    await logs.close();
+  });
+
   it('with async_logging, holds lines across turns and writes them at close', async () => {
     const logs = openServerLogs({ ...settings('async', 'text'), buffered: true });
     logs.info('held');

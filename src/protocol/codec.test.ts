@@ -365,6 +365,20 @@ describe('frame writing', () => {
     assert.equal(encodeInference([{ requestId: 's', headers: [], parameters: [small] }]).length, 1, 'one buffer');
   });
 
+  it('writes short ASCII, text that turns multi-byte late, empty and long strings byte-exact', () => {
+    const strings = ['', 'x', 'plain-ascii-header', `${'a'.repeat(100)}é`, `${'b'.repeat(127)}\u007f`, 'c'.repeat(128), 'd'.repeat(129), `e${'ü'.repeat(200)}`, '😀 emoji'];
+    const requests = [{ requestId: 'r', headers: strings.map((v, i) => [`h${i}`, v] as const), parameters: [] }];
+    const frame = Buffer.concat(encodeInference(requests));
+    assert.deepEqual(decodeToWorker(frame.subarray(4)), { kind: 'infer', requests });
+    // Each value is its UTF-8 bytes after a 4-byte length, as a decoder in any language reads it.
+    for (const value of strings) {
+      const bytes = Buffer.from(value, 'utf8');
+      const field = Buffer.concat([Buffer.alloc(4), bytes]);
+      field.writeInt32BE(bytes.length, 0);
+      assert.ok(frame.includes(field), `field for ${JSON.stringify(value.slice(0, 12))}`);
+    }
+  });
+
   it('round-trips messages far larger than the writer first reserves, with multi-byte text', () => {
     const headers = Array.from({ length: 200 }, (_, i) => [`x-header-${i}`, `välue ${'é'.repeat(i)}`] as const);
     const requests = [

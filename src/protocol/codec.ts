@@ -18,6 +18,8 @@ export class ProtocolError extends Error {
 }
 
 const END = -1;
+/** Strings up to this many characters are tried as ASCII first (FrameWriter.str). */
+const SHORT_STRING = 128;
 const CMD_LOAD = 0x4c;
 const CMD_INFER = 0x49;
 
@@ -70,6 +72,24 @@ class FrameWriter {
   }
 
   str(value: string): this {
+    // Most fields are short ASCII (ids, header names and values): copied here, they cost less
+    // than the two native calls (byteLength, write) that UTF-8 needs.
+    if (value.length <= SHORT_STRING) {
+      this.ensure(4 + value.length);
+      const start = this.offset + 4;
+      const buf = this.buf;
+      let i = 0;
+      for (; i < value.length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) break;
+        buf[start + i] = code;
+      }
+      if (i === value.length) {
+        buf.writeInt32BE(i, this.offset);
+        this.offset = start + i;
+        return this;
+      }
+    }
     const length = Buffer.byteLength(value, 'utf8');
     this.int(length);
     this.ensure(length);
