@@ -2,7 +2,7 @@
 // links and special files are refused, and bytes are counted as they are unpacked.
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { invalidModel } from '../errors.js';
 import {
   ExtractionBudget,
@@ -47,6 +47,8 @@ function planEntry(entry: ReadEntry, root: string, budget: ExtractionBudget): Pl
 
 async function unpack(archiveFile: string, root: string, budget: ExtractionBudget): Promise<void> {
   // Our budget counts real bytes, so tar's own ratio heuristic would only add false refusals.
+  // Loaded on first use: most servers only ever see .mar files.
+  const { Parser } = await import('tar');
   const parser = new Parser({ strict: true, maxDecompressionRatio: Number.POSITIVE_INFINITY });
   let failure: unknown = null;
   let signalFailure: () => void = () => {};

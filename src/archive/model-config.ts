@@ -1,5 +1,5 @@
 // model-config.yaml (spec §5.5): the frontend keys, typed and clamped; everything else is passed on raw.
-import { parseDocument } from 'yaml';
+import { yamlLibrary } from '../config/yaml-library.js';
 
 export type DeviceType = 'cpu' | 'gpu';
 
@@ -98,7 +98,7 @@ export function parseModelConfig(text: string, source = 'model-config.yaml'): Pa
 function parseYamlMapping(text: string, source: string, warnings: string[]): Record<string, unknown> | null {
   let value: unknown;
   try {
-    const doc = parseDocument(text, {
+    const doc = yamlLibrary().parseDocument(text, {
       version: '1.1',
       logLevel: 'silent',
       prettyErrors: false,

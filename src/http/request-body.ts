@@ -1,7 +1,7 @@
 // Reading request bodies within max_request_size, and turning them into handler parameters
 // (spec §2.3): form fields and files one parameter each, anything else one `body` parameter.
 import type { IncomingMessage } from 'node:http';
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { badRequest, requestTooLarge } from '../errors.js';
 import type { RequestParameter } from '../protocol/messages.js';
 
@@ -52,7 +52,9 @@ export function mimeType(contentType: string | undefined): string {
 export async function bodyParameters(contentType: string | undefined, body: ReceivedBody): Promise<RequestParameter[]> {
   const mime = mimeType(contentType);
   if (mime === 'multipart/form-data' || mime === 'application/x-www-form-urlencoded') {
-    return parseForm(contentType as string, Buffer.concat(body.chunks, body.size));
+    // busboy is loaded with the first form.
+    const { default: createParser } = await import('busboy');
+    return parseForm(createParser, contentType as string, Buffer.concat(body.chunks, body.size));
   }
   return [chunkedParameter('body', mime, body)];
 }
@@ -87,12 +89,12 @@ function chunkedParameter(name: string, contentType: string, body: ReceivedBody)
   return new ChunkedParameter(name, contentType, body);
 }
 
-function parseForm(contentType: string, body: Buffer): Promise<RequestParameter[]> {
+function parseForm(createParser: typeof busboy, contentType: string, body: Buffer): Promise<RequestParameter[]> {
   return new Promise((resolve, reject) => {
     const params: RequestParameter[] = [];
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', limits: { fieldSize: body.length + 1 } });
+      parser = createParser({ headers: { 'content-type': contentType }, defParamCharset: 'utf8', limits: { fieldSize: body.length + 1 } });
     } catch (err) {
       reject(badRequest(`Invalid form data: ${err instanceof Error ? err.message : String(err)}`));
       return;

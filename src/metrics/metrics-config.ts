@@ -3,7 +3,7 @@
 // `metrics_config` file; the default below lists the same metrics as TorchServe's default file.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { yamlLibrary } from '../config/yaml-library.js';
 import type { MetricType } from './prometheus-text.js';
 
 export interface MetricSpec {
@@ -76,7 +76,7 @@ function section(value: unknown, where: string): MetricSpec[] {
 
 /** Parses a metrics YAML (`dimensions`, `ts_metrics`, `model_metrics`); throws with the reason. */
 export function parseMetricsConfig(text: string): MetricsConfig {
-  const doc: unknown = parseYaml(text);
+  const doc: unknown = yamlLibrary().parse(text);
   if (doc === null || doc === undefined) return { frontend: [], backend: [] };
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error('the metrics configuration must be a mapping');
   const { ts_metrics: frontend, model_metrics: backend } = doc as Record<string, unknown>;
