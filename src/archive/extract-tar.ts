@@ -46,9 +46,9 @@ function planEntry(entry: ReadEntry, root: string, budget: ExtractionBudget): Pl
 }
 
 async function unpack(archiveFile: string, root: string, budget: ExtractionBudget): Promise<void> {
-  // Our budget counts real bytes, so tar's own ratio heuristic would only add false refusals.
   // Loaded on first use: most servers only ever see .mar files.
   const { Parser } = await import('tar');
+  // Our budget counts real bytes, so tar's own ratio heuristic would only add false refusals.
   const parser = new Parser({ strict: true, maxDecompressionRatio: Number.POSITIVE_INFINITY });
   let failure: unknown = null;
   let signalFailure: () => void = () => {};
