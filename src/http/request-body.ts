@@ -56,7 +56,7 @@ export async function bodyParameters(contentType: string | undefined, body: Rece
     const { default: createParser } = await import('busboy');
     return parseForm(createParser, contentType as string, Buffer.concat(body.chunks, body.size));
   }
-  return [chunkedParameter('body', mime, body)];
+  return [new ChunkedParameter('body', mime, body)];
 }
 
 /**
@@ -83,10 +83,6 @@ class ChunkedParameter implements RequestParameter {
     this.#joined ??= Buffer.concat(this.body.chunks, this.body.size);
     return this.#joined;
   }
-}
-
-function chunkedParameter(name: string, contentType: string, body: ReceivedBody): RequestParameter {
-  return new ChunkedParameter(name, contentType, body);
 }
 
 function parseForm(createParser: typeof busboy, contentType: string, body: Buffer): Promise<RequestParameter[]> {

@@ -55,11 +55,10 @@ export function pathSegments(pathname: string): string[] {
   return parts.slice(1);
 }
 
-/** A route's template split once: literal segments, and null where a parameter goes. */
+/** A route's template split once: each segment a literal, or the name of a parameter. */
 interface CompiledRoute {
   readonly route: Route;
-  readonly literals: readonly (string | null)[];
-  readonly paramNames: readonly (string | null)[];
+  readonly parts: readonly (string | { readonly param: string })[];
 }
 
 /** Templates are split once per route table, not for every request. */
@@ -68,15 +67,10 @@ const compiledTables = new WeakMap<readonly Route[], readonly CompiledRoute[]>()
 function compiled(routes: readonly Route[]): readonly CompiledRoute[] {
   let table = compiledTables.get(routes);
   if (table === undefined) {
-    table = routes.map((route) => {
-      const template = pathSegments(route.path);
-      const isParam = (t: string): boolean => t.startsWith('{') && t.endsWith('}');
-      return {
-        route,
-        literals: template.map((t) => (isParam(t) ? null : t)),
-        paramNames: template.map((t) => (isParam(t) ? t.slice(1, -1) : null)),
-      };
-    });
+    table = routes.map((route) => ({
+      route,
+      parts: pathSegments(route.path).map((t) => (t.startsWith('{') && t.endsWith('}') ? { param: t.slice(1, -1) } : t)),
+    }));
     compiledTables.set(routes, table);
   }
   return table;
@@ -95,23 +89,20 @@ export function matchRoute(routes: readonly Route[], api: Api, method: string, s
   return { kind: 'not-found' };
 }
 
-function matchTemplate({ route, literals, paramNames }: CompiledRoute, segments: readonly string[]): Record<string, string> | null {
-  const length = literals.length;
-  if (segments.length < length) return null;
-  if (segments.length > length && route.openEnded !== true) return null;
-  for (let i = 0; i < length; i++) {
-    const literal = literals[i];
-    if (literal === null) {
-      if (segments[i] === '') return null;
-    } else if (literal !== segments[i]) {
-      return null;
+function matchTemplate({ route, parts }: CompiledRoute, segments: readonly string[]): Record<string, string> | null {
+  if (segments.length < parts.length) return null;
+  if (segments.length > parts.length && route.openEnded !== true) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as CompiledRoute['parts'][number];
+    const segment = segments[i] as string;
+    if (typeof part === 'string') {
+      if (part !== segment) return null;
+    } else {
+      if (segment === '') return null;
+      params[part.param] = segment;
     }
   }
-  const params: Record<string, string> = {};
-  for (let i = 0; i < length; i++) {
-    const name = paramNames[i];
-    if (name !== null && name !== undefined) params[name] = segments[i] as string;
-  }
-  if (segments.length > length) params.rest = segments.slice(length).join('/');
+  if (segments.length > parts.length) params.rest = segments.slice(parts.length).join('/');
   return params;
 }
