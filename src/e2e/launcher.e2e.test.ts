@@ -1,6 +1,7 @@
 // The `lantern` command npm installs (bin/lantern): it starts Node with V8's old generation capped
-// (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS when that sets one, and the
-// background mode (`--start` without `--foreground`) passes the cap on to the server it spawns.
+// and its collection limit floored (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS
+// when that sets one, and the background mode (`--start` without `--foreground`) passes both on to
+// the server it spawns.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { pidAlive, REPO_ROOT, waitFor } from './harness.js';
 import { LANTERN_COMMAND, startLanternProcess, writePortConfig } from './lantern-process.js';
 
 const HEAP_CAP = '--max-old-space-size=1024';
+const HEAP_FLOOR = '--initial-old-space-size=40';
 const MODEL_STORE = path.join(REPO_ROOT, 'examples', 'model-store');
 
 async function commandLine(pid: number): Promise<string[]> {
@@ -31,23 +33,24 @@ async function inForeground(cwd: string, env: Record<string, string>, check: (ar
   }
 }
 
-test('lantern runs the server with the heap cap, and NODE_OPTIONS can set another', async () => {
+test('lantern runs the server with the heap cap and floor, and NODE_OPTIONS can set another cap', async () => {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
   try {
     await writePortConfig(cwd, ['disable_token_authorization=true']);
     await inForeground(cwd, { NODE_OPTIONS: '' }, (argv) => {
       assert.equal(path.basename(argv[0] as string), 'node');
-      assert.deepEqual(argv.slice(1, 3), [HEAP_CAP, path.join(REPO_ROOT, 'bin', 'lantern.js')]);
+      assert.deepEqual(argv.slice(1, 4), [HEAP_CAP, HEAP_FLOOR, path.join(REPO_ROOT, 'bin', 'lantern.js')]);
     });
     await inForeground(cwd, { NODE_OPTIONS: '--max-old-space-size=2048' }, (argv) => {
       assert.ok(!argv.some((a) => a.startsWith('--max-old-space-size')), argv.join(' '));
+      assert.ok(argv.includes(HEAP_FLOOR), argv.join(' '));
     });
   } finally {
     await rm(cwd, { recursive: true, force: true });
   }
 });
 
-test('lantern --start passes the heap cap to the background server, and --stop stops it', async () => {
+test('lantern --start passes the heap cap and floor to the background server, and --stop stops it', async () => {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
   // TEMP holds the pid file: a folder of this test's own, so that no other server is in the way.
   const env = { ...process.env, TEMP: cwd, NODE_OPTIONS: '' };
@@ -59,7 +62,7 @@ test('lantern --start passes the heap cap to the background server, and --stop s
     assert.ok(match, started.stdout);
     pid = Number(match[1]);
     const argv = await commandLine(pid);
-    assert.ok(argv.includes(HEAP_CAP), argv.join(' '));
+    assert.ok(argv.includes(HEAP_CAP) && argv.includes(HEAP_FLOOR), argv.join(' '));
     assert.ok(argv.includes('--foreground'), argv.join(' '));
     const stopped = await promisify(execFile)(LANTERN_COMMAND, ['--stop'], { cwd, env });
     assert.match(stopped.stdout, /Lantern has stopped/);
