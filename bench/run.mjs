@@ -8,8 +8,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { inProcessOnnx, socketPingPong, workerRoundTrip } from './lib/ceilings.mjs';
-import { cpuMeter, load, sampleRss } from './lib/measure.mjs';
+import { inProcessOnnx, openPingPong, openWorkerRoundTrip } from './lib/ceilings.mjs';
+import { cpuMeter, load, percentile, sampleRss } from './lib/measure.mjs';
 import { firstPrediction, register, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
 import { FREE_PORTS, LANTERN_COMMAND, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
@@ -46,21 +46,55 @@ const log = (line) => process.stderr.write(`${line}\n`);
 /** Loads `model` on `lantern` at `connections` for the run's load duration. */
 const served = (lantern, model, connections, loadOptions = {}) => servedRow(lantern, model, connections, DURATION_S, loadOptions);
 
+/** Rounds in which the round trip and its floor take turns, so that a slow stretch hits both. */
+const ROUND_TRIP_ROUNDS = 5;
+
 async function roundTrips(store) {
   for (const [runtime, dir, handler, echo] of [
     ['python', 'noop-py', 'noop_handler.py', ['python3', 'echo_socket.py']],
     ['node', 'noop-node', 'noop_handler.mjs', [process.execPath, 'echo_socket.cjs']],
   ]) {
-    const floor = await socketPingPong(echo[0], path.join(ROOT, 'bench', 'handlers', echo[1]), ROUND_TRIPS);
-    results.push({ group: 'roundtrip', kind: 'ceiling', scenario: `socket ping-pong with a ${runtime} echo process (the floor), c=1`, ...floor });
-    const r = await workerRoundTrip(runtime, path.join(store, dir), handler, ROUND_TRIPS);
-    results.push(
-      withCeiling(
-        { group: 'roundtrip', scenario: `front end ↔ ${runtime} worker round trip (no HTTP), c=1`, ...r, overheadUs: r.perRequestUs - floor.perRequestUs },
-        `ping-pong ${runtime}`,
-        floor,
-      ),
-    );
+    const pingPong = await openPingPong(echo[0], path.join(ROOT, 'bench', 'handlers', echo[1]));
+    const worker = await openWorkerRoundTrip(runtime, path.join(store, dir), handler);
+    try {
+      const floors = [];
+      const trips = [];
+      const latencies = [];
+      for (let i = 0; i < ROUND_TRIP_ROUNDS; i++) {
+        floors.push((await pingPong.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS)).perRequestUs);
+        const trip = await worker.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS);
+        trips.push(trip.perRequestUs);
+        latencies.push(...trip.latenciesUs);
+      }
+      log(`${runtime} round trip by round: floor ${floors.map((f) => f.toFixed(0)).join(' ')} µs, trip ${trips.map((t) => t.toFixed(0)).join(' ')} µs`);
+      const floorUs = percentile(floors, 50);
+      const tripUs = percentile(trips, 50);
+      const floor = { perRequestUs: floorUs, requestsPerSec: 1e6 / floorUs };
+      results.push({ group: 'roundtrip', kind: 'ceiling', scenario: `socket ping-pong with a ${runtime} echo process (the floor), c=1`, ...floor });
+      results.push(
+        withCeiling(
+          {
+            group: 'roundtrip',
+            scenario: `front end ↔ ${runtime} worker round trip (no HTTP), c=1`,
+            perRequestUs: tripUs,
+            requestsPerSec: 1e6 / tripUs,
+            p50Ms: percentile(latencies, 50) / 1000,
+            p90Ms: percentile(latencies, 90) / 1000,
+            p99Ms: percentile(latencies, 99) / 1000,
+            workerRssBytes: await worker.rssBytes(),
+            // Each round's own difference: a slow stretch raises a round's floor and trip alike.
+            overheadUs: percentile(trips.map((t, i) => t - floors[i]), 50),
+            floorRoundsUs: floors,
+            tripRoundsUs: trips,
+          },
+          `ping-pong ${runtime}`,
+          floor,
+        ),
+      );
+    } finally {
+      await worker.close();
+      await pingPong.close();
+    }
   }
 }
 

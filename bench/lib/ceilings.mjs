@@ -46,57 +46,45 @@ export async function inProcessOnnx(file, options, sampleFlat, sampleDims, batch
 /**
  * The front end ↔ worker round trip alone: one worker process of `runtime` serving `handler` from
  * `modelDir`, sequential one-request batches, as the worker pool sends them (no HTTP, no queue).
+ * Open, warmed up; each run(count) times `count` more round trips.
  */
-export async function workerRoundTrip(runtime, modelDir, handler, count) {
+export async function openWorkerRoundTrip(runtime, modelDir, handler) {
   const worker = new WorkerProcess(9000, workerLaunch(runtime, modelDir, handler, { python: 'python3', decodeInputRequest: true, baseEnv: process.env }), {
     maxResponseBytes: 6553500,
     clock: systemClock,
     onOutput: () => {},
   });
-  try {
-    await worker.load(
-      { modelName: path.basename(modelDir), modelPath: modelDir, batchSize: 1, handler, gpuId: -1, envelope: '', limitMaxImagePixels: true },
-      60_000,
-    );
-    const body = Buffer.from('{}');
-    const one = (i) =>
-      new Promise((resolve, reject) => {
-        const request = { requestId: `r${i}`, headers: [], parameters: [{ name: 'body', contentType: 'application/json', value: body }] };
-        const job = new Job(request, 'predict', 0, { reply: (_e, last) => last && resolve(), fail: reject });
-        void worker.run([job], 30_000);
-      });
-    for (let i = 0; i < 200; i++) await one(i);
-    const latencies = [];
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) {
-      const t = process.hrtime.bigint();
-      await one(i);
-      latencies.push(Number(process.hrtime.bigint() - t) / 1000);
-    }
-    const perRequestUs = Number(process.hrtime.bigint() - t0) / 1000 / count;
-    return {
-      perRequestUs,
-      requestsPerSec: 1e6 / perRequestUs,
-      p50Ms: percentile(latencies, 50) / 1000,
-      p90Ms: percentile(latencies, 90) / 1000,
-      p99Ms: percentile(latencies, 99) / 1000,
-      workerRssBytes: await worker.rssBytes(),
-    };
-  } finally {
-    await worker.stop();
-  }
+  await worker.load(
+    { modelName: path.basename(modelDir), modelPath: modelDir, batchSize: 1, handler, gpuId: -1, envelope: '', limitMaxImagePixels: true },
+    60_000,
+  );
+  const body = Buffer.from('{}');
+  let sent = 0;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const request = { requestId: `r${sent++}`, headers: [], parameters: [{ name: 'body', contentType: 'application/json', value: body }] };
+      const job = new Job(request, 'predict', 0, { reply: (_e, last) => last && resolve(), fail: reject });
+      void worker.run([job], 30_000);
+    });
+  for (let i = 0; i < WARM_UP; i++) await one();
+  return {
+    run: (count) => timed(one, count),
+    rssBytes: () => worker.rssBytes(),
+    close: () => worker.stop(),
+  };
 }
 
 /**
  * The floor under the round trip: a message of the same size bounced off a process that only
  * echoes it on the same kind of socket (fd 3 of a socketpair), sequentially. What the worker
  * protocol costs on top of this is Lantern's; this much is the machine's (two process wake-ups).
+ * Open, warmed up, like openWorkerRoundTrip.
  */
-export async function socketPingPong(command, script, count, sizeBytes = 120) {
+export async function openPingPong(command, script, sizeBytes = 120) {
   const child = spawn(command, [script], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
   const socket = child.stdio[3];
   const message = Buffer.alloc(sizeBytes, 1);
-  const once = () =>
+  const one = () =>
     new Promise((resolve) => {
       let got = 0;
       const onData = (chunk) => {
@@ -109,14 +97,26 @@ export async function socketPingPong(command, script, count, sizeBytes = 120) {
       socket.on('data', onData);
       socket.write(message);
     });
-  try {
-    for (let i = 0; i < 200; i++) await once();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < count; i++) await once();
-    const perRequestUs = Number(process.hrtime.bigint() - t0) / 1000 / count;
-    return { perRequestUs, requestsPerSec: 1e6 / perRequestUs };
-  } finally {
-    socket.end();
-    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+  for (let i = 0; i < WARM_UP; i++) await one();
+  return {
+    run: (count) => timed(one, count),
+    close: () => {
+      socket.end();
+      return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    },
+  };
+}
+
+const WARM_UP = 1000;
+
+/** `count` sequential calls of `one`: their mean time and each one's latency, in µs. */
+async function timed(one, count) {
+  const latencies = [];
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) {
+    const t = process.hrtime.bigint();
+    await one();
+    latencies.push(Number(process.hrtime.bigint() - t) / 1000);
   }
+  return { perRequestUs: Number(process.hrtime.bigint() - t0) / 1000 / count, latenciesUs: latencies };
 }
