@@ -55,8 +55,9 @@ async function roundTrips(store) {
     ['node', 'noop-node', 'noop_handler.mjs', [process.execPath, 'echo_socket.cjs']],
   ]) {
     const pingPong = await openPingPong(echo[0], path.join(ROOT, 'bench', 'handlers', echo[1]));
-    const worker = await openWorkerRoundTrip(runtime, path.join(store, dir), handler);
+    let worker = null;
     try {
+      worker = await openWorkerRoundTrip(runtime, path.join(store, dir), handler);
       const floors = [];
       const trips = [];
       const latencies = [];
@@ -92,7 +93,7 @@ async function roundTrips(store) {
         ),
       );
     } finally {
-      await worker.close();
+      await worker?.close();
       await pingPong.close();
     }
   }

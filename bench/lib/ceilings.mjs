@@ -10,6 +10,9 @@ import { Job } from '../../dist/batching/job.js';
 import { percentile } from './measure.mjs';
 import { ortSessionOptions } from '../../dist/node-worker/builtin/onnx-session-options.js';
 
+/** Round trips made before any is timed (JIT compilation, first wake-ups). */
+const WARM_UP = 1000;
+
 /**
  * The model ceiling: `session.run` on a prebuilt tensor of `batch` samples, back to back for
  * `durationS`, with the session options the served model gets from its model-config.yaml.
@@ -54,10 +57,6 @@ export async function openWorkerRoundTrip(runtime, modelDir, handler) {
     clock: systemClock,
     onOutput: () => {},
   });
-  await worker.load(
-    { modelName: path.basename(modelDir), modelPath: modelDir, batchSize: 1, handler, gpuId: -1, envelope: '', limitMaxImagePixels: true },
-    60_000,
-  );
   const body = Buffer.from('{}');
   let sent = 0;
   const one = () =>
@@ -66,7 +65,16 @@ export async function openWorkerRoundTrip(runtime, modelDir, handler) {
       const job = new Job(request, 'predict', 0, { reply: (_e, last) => last && resolve(), fail: reject });
       void worker.run([job], 30_000);
     });
-  for (let i = 0; i < WARM_UP; i++) await one();
+  try {
+    await worker.load(
+      { modelName: path.basename(modelDir), modelPath: modelDir, batchSize: 1, handler, gpuId: -1, envelope: '', limitMaxImagePixels: true },
+      60_000,
+    );
+    for (let i = 0; i < WARM_UP; i++) await one();
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
   return {
     run: (count) => timed(one, count),
     rssBytes: () => worker.rssBytes(),
@@ -106,8 +114,6 @@ export async function openPingPong(command, script, sizeBytes = 120) {
     },
   };
 }
-
-const WARM_UP = 1000;
 
 /** `count` sequential calls of `one`: their mean time and each one's latency, in µs. */
 async function timed(one, count) {
