@@ -1,7 +1,7 @@
-// The `lantern` command npm installs (bin/lantern): it starts Node with V8's old generation capped,
-// its collection limit floored and its young generation capped (docs/performance.md, "Tuning
-// knobs"), leaves either cap to NODE_OPTIONS when that sets one, and the background mode (`--start`
-// without `--foreground`) passes all three on to the server it spawns.
+// The `lantern` command npm installs (bin/lantern): it starts Node with V8's old generation capped
+// and its collection limit floored (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS
+// when that sets one, and the background mode (`--start` without `--foreground`) passes both on to
+// the server it spawns.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,7 +14,6 @@ import { LANTERN_COMMAND, startLanternProcess, writePortConfig } from './lantern
 
 const HEAP_CAP = '--max-old-space-size=1024';
 const HEAP_FLOOR = '--initial-old-space-size=40';
-const YOUNG_CAP = '--max-semi-space-size=8';
 const MODEL_STORE = path.join(REPO_ROOT, 'examples', 'model-store');
 
 async function commandLine(pid: number): Promise<string[]> {
@@ -34,28 +33,24 @@ async function inForeground(cwd: string, env: Record<string, string>, check: (ar
   }
 }
 
-test('lantern runs the server with the heap caps and floor, and NODE_OPTIONS can set other caps', async () => {
+test('lantern runs the server with the heap cap and floor, and NODE_OPTIONS can set another cap', async () => {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
   try {
     await writePortConfig(cwd, ['disable_token_authorization=true']);
     await inForeground(cwd, { NODE_OPTIONS: '' }, (argv) => {
       assert.equal(path.basename(argv[0] as string), 'node');
-      assert.deepEqual(argv.slice(1, 5), [HEAP_FLOOR, HEAP_CAP, YOUNG_CAP, path.join(REPO_ROOT, 'bin', 'lantern.js')]);
+      assert.deepEqual(argv.slice(1, 4), [HEAP_CAP, HEAP_FLOOR, path.join(REPO_ROOT, 'bin', 'lantern.js')]);
     });
     await inForeground(cwd, { NODE_OPTIONS: '--max-old-space-size=2048' }, (argv) => {
       assert.ok(!argv.some((a) => a.startsWith('--max-old-space-size')), argv.join(' '));
-      assert.ok(argv.includes(HEAP_FLOOR) && argv.includes(YOUNG_CAP), argv.join(' '));
-    });
-    await inForeground(cwd, { NODE_OPTIONS: '--max-semi-space-size=16' }, (argv) => {
-      assert.ok(!argv.some((a) => a.startsWith('--max-semi-space-size')), argv.join(' '));
-      assert.ok(argv.includes(HEAP_FLOOR) && argv.includes(HEAP_CAP), argv.join(' '));
+      assert.ok(argv.includes(HEAP_FLOOR), argv.join(' '));
     });
   } finally {
     await rm(cwd, { recursive: true, force: true });
   }
 });
 
-test('lantern --start passes the heap caps and floor to the background server, and --stop stops it', async () => {
+test('lantern --start passes the heap cap and floor to the background server, and --stop stops it', async () => {
   const cwd = await mkdtemp(path.join(os.tmpdir(), 'lantern-launcher-'));
   // TEMP holds the pid file: a folder of this test's own, so that no other server is in the way.
   const env = { ...process.env, TEMP: cwd, NODE_OPTIONS: '' };
@@ -67,7 +62,7 @@ test('lantern --start passes the heap caps and floor to the background server, a
     assert.ok(match, started.stdout);
     pid = Number(match[1]);
     const argv = await commandLine(pid);
-    assert.ok(argv.includes(HEAP_CAP) && argv.includes(HEAP_FLOOR) && argv.includes(YOUNG_CAP), argv.join(' '));
+    assert.ok(argv.includes(HEAP_CAP) && argv.includes(HEAP_FLOOR), argv.join(' '));
     assert.ok(argv.includes('--foreground'), argv.join(' '));
     const stopped = await promisify(execFile)(LANTERN_COMMAND, ['--stop'], { cwd, env });
     assert.match(stopped.stdout, /Lantern has stopped/);
