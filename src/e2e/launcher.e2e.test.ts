@@ -1,5 +1,5 @@
 // The `lantern` command npm installs (bin/lantern): it starts Node with V8's old generation capped
-// and its collection limit floored (docs/performance.md, "Memory"), leaves the cap to NODE_OPTIONS
+// and its collection limit floored (docs/performance.md, "Tuning knobs"), leaves the cap to NODE_OPTIONS
 // when that sets one, and the background mode (`--start` without `--foreground`) passes both on to
 // the server it spawns.
 import assert from 'node:assert/strict';
