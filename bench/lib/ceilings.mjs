@@ -13,6 +13,9 @@ import { ortSessionOptions } from '../../dist/node-worker/builtin/onnx-session-o
 /** Round trips made before any is timed (JIT compilation, first wake-ups). */
 const WARM_UP = 1000;
 
+/** A floor round trip takes tens of µs; one pending this long means the echo process is stuck. */
+const PING_PONG_TIMEOUT_MS = 10_000;
+
 /**
  * The model ceiling: `session.run` on a prebuilt tensor of `batch` samples, back to back for
  * `durationS`, with the session options the served model gets from its model-config.yaml.
@@ -92,27 +95,52 @@ export async function openPingPong(command, script, sizeBytes = 120) {
   const child = spawn(command, [script], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
   const socket = child.stdio[3];
   const message = Buffer.alloc(sizeBytes, 1);
+  // A round trip that cannot finish (the echo process gone or stuck) fails the group instead of
+  // hanging the benchmark: one watchdog for all of them, so the timed path stays a bare write.
+  let pending = null;
+  const fail = (reason) => {
+    const waiting = pending;
+    pending = null;
+    waiting?.reject(new Error(`ping-pong with ${script}: ${reason}`));
+  };
+  child.once('error', (err) => fail(err.message));
+  child.once('exit', (code, signal) => fail(`the echo process exited (${signal ?? code})`));
+  const watchdog = setInterval(() => {
+    if (pending !== null && performance.now() - pending.since > PING_PONG_TIMEOUT_MS) fail(`no echo within ${PING_PONG_TIMEOUT_MS} ms`);
+  }, 1000);
+  watchdog.unref();
+  let got = 0;
+  socket.on('data', (chunk) => {
+    got += chunk.length;
+    if (got >= sizeBytes && pending !== null) {
+      const waiting = pending;
+      pending = null;
+      waiting.resolve();
+    }
+  });
   const one = () =>
-    new Promise((resolve) => {
-      let got = 0;
-      const onData = (chunk) => {
-        got += chunk.length;
-        if (got >= sizeBytes) {
-          socket.off('data', onData);
-          resolve();
-        }
-      };
-      socket.on('data', onData);
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        reject(new Error(`ping-pong with ${script}: the echo process exited`));
+        return;
+      }
+      got = 0;
+      pending = { resolve, reject, since: performance.now() };
       socket.write(message);
     });
-  for (let i = 0; i < WARM_UP; i++) await one();
-  return {
-    run: (count) => timed(one, count),
-    close: () => {
-      socket.end();
-      return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-    },
+  const close = () => {
+    clearInterval(watchdog);
+    socket.end();
+    return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
   };
+  try {
+    for (let i = 0; i < WARM_UP; i++) await one();
+  } catch (err) {
+    child.kill();
+    await close();
+    throw err;
+  }
+  return { run: (count) => timed(one, count), close };
 }
 
 /** `count` sequential calls of `one`: their mean time and each one's latency, in µs. */
