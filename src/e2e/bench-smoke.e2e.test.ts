@@ -54,6 +54,8 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
       assert.equal(r.non2xx, 0, `${r.scenario} had non-2xx answers`);
       assert.ok((r.ratioToCeiling as number) > 0, `${r.scenario} has no ratio to its ceiling`);
       assert.ok((r.serverRssBytes as number) > 0 && (r.workerRssBytes as number) > 0, `${r.scenario} has no memory figures`);
+      const [p50, p90, p99] = [r.p50Ms as number, r.p90Ms as number, r.p99Ms as number];
+      assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99, `${r.scenario}: latency percentiles ${String(p50)} / ${String(p90)} / ${String(p99)} ms`);
     }
     const roundTrips = report.results.filter((r) => typeof r.perRequestUs === 'number' && (r.perRequestUs as number) > 0 && r.ceiling !== undefined);
     assert.equal(roundTrips.length, 2, 'a round trip for the python and the node worker, each beside its socket ping-pong floor');
