@@ -34,6 +34,19 @@ async function makeArchives(dir, resnet) {
 }
 
 /**
+ * Returns once `server` has finished what a load left behind. autocannon stops with requests in
+ * flight, and a server still serves them after their clients have gone (a batch already sent to
+ * a worker cannot be recalled): up to two resnet18 batches of 8, a quarter of a second of both
+ * cores, which would land on the first requests of the next load, of either server. One more
+ * request answers after them: with one worker it is queued behind them.
+ */
+async function drain(server, model, { body = '{}', contentType = 'application/json' } = {}) {
+  const res = await fetch(`${server.inference}/predictions/${model}`, { method: 'POST', body, headers: { 'content-type': contentType } });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${server.inference}/predictions/${model} answered ${res.status} after the load`);
+}
+
+/**
  * Runs the group, appending rows to `results`. `torchserve` is findTorchServe()'s answer,
  * `resnet` { file, options } (file null: no resnet18 rows).
  */
@@ -60,6 +73,7 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
       let before = null;
       for (const { side, proc } of servers) {
         const row = await served(proc, model, connections, durationS, loadOptions);
+        await drain(proc, model, loadOptions);
         const scenario = `${side.name}: ${label}`;
         push(before === null ? { scenario, ...row } : withCeiling({ scenario, ...row }, `${tsName} just before`, before));
         log(`${scenario}: ${row.requestsPerSec.toFixed(1)} req/s`);
@@ -71,7 +85,10 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
 
     await registerAll('url=noop.mar&initial_workers=1');
     // TorchServe's front end is a JVM: a first load lets its JIT compile the hot path, as Lantern's V8 does.
-    for (const { proc } of servers) await load(`${proc.inference}/predictions/noop`, { connections: 8, durationS: Math.min(durationS, 3) });
+    for (const { proc } of servers) {
+      await load(`${proc.inference}/predictions/noop`, { connections: 8, durationS: Math.min(durationS, 3) });
+      await drain(proc, 'noop');
+    }
     for (const [workers, concurrencies] of [
       [1, [1, 8, 64]],
       [2, [64]],
@@ -87,7 +104,10 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
         await registerAll(`url=resnet18-py.mar&initial_workers=1&batch_size=${batch}&max_batch_delay=50`);
         // Warmed up alike: the first batches (ONNX Runtime's first runs) would otherwise be the p99.
         const warmUp = { connections: 2 * batch, durationS: Math.min(durationS, 2), ...input };
-        for (const { proc } of servers) await load(`${proc.inference}/predictions/resnet18-py`, warmUp);
+        for (const { proc } of servers) {
+          await load(`${proc.inference}/predictions/resnet18-py`, warmUp);
+          await drain(proc, 'resnet18-py', input);
+        }
         await pair(`resnet18 on ONNX Runtime's Python API, raw float32, batch ${batch}, 1 worker, c=${2 * batch}, same archive`, 'resnet18-py', 2 * batch, input);
         await unregisterAll('resnet18-py');
       }
