@@ -61,16 +61,29 @@ async function roundTrips(store) {
       const floors = [];
       const trips = [];
       const latencies = [];
+      // CPU per round trip of each end: this process (the front end's side, to the µs) and the
+      // other one (from /proc, in clock ticks of 10 ms: a few percent over the five rounds).
+      const floorCpu = { server: 0, workers: 0 };
+      const tripCpu = { server: 0, workers: 0 };
+      const metered = async (cpu, pid, measure) => {
+        const other = await cpuMeter({ workers: [pid] });
+        const start = process.cpuUsage();
+        const result = await measure();
+        const own = process.cpuUsage(start);
+        cpu.server += (own.user + own.system) / ROUND_TRIPS;
+        cpu.workers += (await other.stop(ROUND_TRIPS)).workers;
+        return result;
+      };
       for (let i = 0; i < ROUND_TRIP_ROUNDS; i++) {
-        floors.push((await pingPong.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS)).perRequestUs);
-        const trip = await worker.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS);
+        floors.push((await metered(floorCpu, pingPong.pid, () => pingPong.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS))).perRequestUs);
+        const trip = await metered(tripCpu, worker.pid, () => worker.run(ROUND_TRIPS / ROUND_TRIP_ROUNDS));
         trips.push(trip.perRequestUs);
         latencies.push(...trip.latenciesUs);
       }
       log(`${runtime} round trip by round: floor ${floors.map((f) => f.toFixed(0)).join(' ')} µs, trip ${trips.map((t) => t.toFixed(0)).join(' ')} µs`);
       const floorUs = percentile(floors, 50);
       const tripUs = percentile(trips, 50);
-      const floor = { perRequestUs: floorUs, requestsPerSec: 1e6 / floorUs };
+      const floor = { perRequestUs: floorUs, requestsPerSec: 1e6 / floorUs, serverCpuUs: floorCpu.server, workerCpuUs: floorCpu.workers };
       results.push({ group: 'roundtrip', kind: 'ceiling', scenario: `socket ping-pong with a ${runtime} echo process (the floor), c=1`, ...floor });
       results.push(
         withCeiling(
@@ -83,6 +96,8 @@ async function roundTrips(store) {
             p90Ms: percentile(latencies, 90) / 1000,
             p99Ms: percentile(latencies, 99) / 1000,
             workerRssBytes: await worker.rssBytes(),
+            serverCpuUs: tripCpu.server,
+            workerCpuUs: tripCpu.workers,
             // Each round's own difference: a slow stretch raises a round's floor and trip alike.
             overheadUs: percentile(trips.map((t, i) => t - floors[i]), 50),
             floorRoundsUs: floors,

@@ -79,6 +79,7 @@ export async function openWorkerRoundTrip(runtime, modelDir, handler) {
     throw err;
   }
   return {
+    pid: worker.pid,
     run: (count) => timed(one, count),
     rssBytes: () => worker.rssBytes(),
     close: () => worker.stop(),
@@ -140,7 +141,7 @@ export async function openPingPong(command, script, sizeBytes = 120) {
     await close();
     throw err;
   }
-  return { run: (count) => timed(one, count), close };
+  return { pid: child.pid, run: (count) => timed(one, count), close };
 }
 
 /** `count` sequential calls of `one`: their mean time and each one's latency, in µs. */

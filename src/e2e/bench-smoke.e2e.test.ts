@@ -59,6 +59,9 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
     }
     const roundTrips = report.results.filter((r) => typeof r.perRequestUs === 'number' && (r.perRequestUs as number) > 0 && r.ceiling !== undefined);
     assert.equal(roundTrips.length, 2, 'a round trip for the python and the node worker, each beside its socket ping-pong floor');
+    for (const r of report.results.filter((row) => row.group === 'roundtrip')) {
+      assert.ok((r.serverCpuUs as number) > 0 && typeof r.workerCpuUs === 'number', `${r.scenario}: no CPU per round trip`);
+    }
     assert.equal(report.results.filter((r) => r.group === 'lifecycle' && typeof r.coldStartMs === 'number').length, 2);
     assert.ok(report.results.some((r) => typeof r.scaleMs === 'number'));
   } finally {
