@@ -390,4 +390,16 @@ describe('JobQueue.requeue', () => {
     assert.equal(queue.pending, 3);
     assert.deepEqual(ids(await queue.takeBatch(3, 0, never())), ['a', 'b', 'c']);
   });
+
+  it('takes back only as many jobs as its capacity has room for, and returns the rest', async () => {
+    const queue = new JobQueue(3, new ManualClock());
+    for (const id of ['a', 'b', 'c']) queue.offer(job(id));
+    const taken = await queue.takeBatch(3, 0, never());
+    queue.offer(job('d'));
+    queue.offer(job('e'));
+    const refused = queue.requeue(taken ?? []);
+    assert.deepEqual(refused.map((j) => j.id), ['b', 'c']);
+    assert.equal(queue.pending, 3);
+    assert.deepEqual(ids(await queue.takeBatch(3, 0, never())), ['a', 'd', 'e']);
+  });
 });

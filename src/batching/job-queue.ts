@@ -35,10 +35,16 @@ export class JobQueue {
     return true;
   }
 
-  /** Puts jobs taken for a worker that died before they were sent back at the front, in order. */
-  requeue(jobs: readonly Job[]): void {
-    this.jobs.unshift(...jobs.filter((j) => !j.finished && !j.cancelled));
-    if (jobs.length > 0) this.wake?.();
+  /**
+   * Puts jobs that a worker never started back at the front, in order, as far as the queue's
+   * capacity allows; returns those it could not take (the caller answers them).
+   */
+  requeue(jobs: readonly Job[]): readonly Job[] {
+    const open = jobs.filter((j) => !j.finished && !j.cancelled);
+    const taken = open.slice(0, this.remainingCapacity);
+    this.jobs.unshift(...taken);
+    if (taken.length > 0) this.wake?.();
+    return open.slice(taken.length);
   }
 
   /** Removes a queued job (its client left); false when it was no longer queued. */

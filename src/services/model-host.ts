@@ -13,6 +13,7 @@ import { JobQueue } from '../batching/job-queue.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';
 import { WorkerPool, type PoolEvents } from '../workers/worker-pool.js';
+import { WorkerProcess } from '../workers/worker-process.js';
 import { autoscaleSettings, type AutoscaleSettings } from '../workers/autoscaler.js';
 import {
   resolveModelSettings,
@@ -164,6 +165,7 @@ export class ModelHost {
       this.settings.defaults,
     );
     const queue = new JobQueue(settings.jobQueueSize, this.clock);
+    const launch = workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir));
     const pool = new WorkerPool(
       {
         modelName: name,
@@ -177,7 +179,6 @@ export class ModelHost {
           envelope: manifest.model.envelope ?? this.settings.serviceEnvelope ?? '',
           limitMaxImagePixels: this.settings.limitMaxImagePixels,
         },
-        launch: workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir)),
         batchSize: Math.max(1, settings.batchSize),
         maxBatchDelayMs: Math.max(0, settings.maxBatchDelayMs),
         responseTimeoutMs: settings.responseTimeoutSec * 1000,
@@ -189,6 +190,7 @@ export class ModelHost {
       {
         queue,
         clock: this.clock,
+        createWorker: (id, options) => new WorkerProcess(id, launch, options),
         nextWorkerId: this.nextWorkerId,
         log: (id, line, stream) => this.workerLog(name, version, id, line, stream),
         events: this.poolEvents,

@@ -1,6 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pipelineDepth } from './worker-pool.js';
+import { ServeError } from '../errors.js';
+import { ManualClock } from '../batching/clock.js';
+import { Job } from '../batching/job.js';
+import { JobQueue } from '../batching/job-queue.js';
+import { FakeWorker, fakeWorkers, type LoadOutcome } from './fake-worker.js';
+import { pipelineDepth, WorkerPool } from './worker-pool.js';
 
 describe('pipelineDepth (batches a busy worker holds)', () => {
   it('holds the running batch and one more until the batch time is known, and when batches take 1 ms or more', () => {
@@ -18,5 +23,203 @@ describe('pipelineDepth (batches a busy worker holds)', () => {
   it('holds at most 16 batches, however quick they are', () => {
     assert.equal(pipelineDepth(0.05), 16);
     assert.equal(pipelineDepth(0), 16);
+  });
+});
+
+// The pool driven through fake workers and a manual clock: every test below names the behaviour
+// it pins, and each fails when that behaviour is switched off (pipelining, requeue, back-off).
+
+interface Answer {
+  readonly body: string | null;
+  readonly error: ServeError | null;
+}
+
+function makeJob(id: string, answers: Map<string, Answer>): Job {
+  return new Job({ requestId: id, headers: [], parameters: [] }, 'predict', 0, {
+    reply: (entry) => answers.set(id, { body: entry.body.toString(), error: null }),
+    fail: (error) => answers.set(id, { body: null, error }),
+  });
+}
+
+/** Lets promise continuations run until nothing is left to run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?: number; outcome?: () => LoadOutcome } = {}) {
+  const clock = new ManualClock();
+  const queue = new JobQueue(options.queueCapacity ?? 100, clock);
+  const workers = fakeWorkers(options.outcome);
+  const logs: string[] = [];
+  let nextId = 9000;
+  const pool = new WorkerPool(
+    {
+      modelName: 'm',
+      version: '1.0',
+      load: { modelName: 'm', modelPath: '/nowhere', batchSize: options.batchSize ?? 1, handler: 'h', gpuId: -1, envelope: '', limitMaxImagePixels: true },
+      batchSize: options.batchSize ?? 1,
+      maxBatchDelayMs: 0,
+      responseTimeoutMs: 120_000,
+      startupTimeoutMs: 120_000,
+      maxRetryTimeoutSec: options.retrySec ?? 300,
+      maxResponseBytes: 1 << 20,
+    },
+    { queue, clock, createWorker: workers.factory, nextWorkerId: () => nextId++, log: (id, line) => logs.push(`${id} ${line}`) },
+  );
+  const answers = new Map<string, Answer>();
+  const submit = (...ids: string[]): void => {
+    for (const id of ids) assert.ok(queue.offer(makeJob(id, answers)), `queue took ${id}`);
+  };
+  return { clock, queue, made: workers.made, pool, logs, answers, submit };
+}
+
+const kinds = (pool: WorkerPool): string[] => pool.states().map((s) => s.state.kind);
+
+describe('WorkerPool with fake workers', () => {
+  it('scales up to min workers, each ready once loaded, with ids counted from 9000', async () => {
+    const { pool, made } = setUp();
+    await pool.scale(2, 2);
+    assert.deepEqual(kinds(pool), ['ready', 'ready']);
+    assert.deepEqual(made.map((w) => w.id), [9000, 9001]);
+    assert.equal(pool.readyCount(), 2);
+    await pool.close();
+  });
+
+  it('scales down the newest worker, letting a busy one finish its batch first', async () => {
+    const { pool, made, submit, answers } = setUp();
+    await pool.scale(2, 2);
+    submit('a');
+    await settle();
+    const busy = made.find((w) => w.sent.length === 1);
+    assert.ok(busy, 'one worker runs the batch');
+    const scaling = pool.scale(0, 0);
+    await settle();
+    assert.equal(answers.size, 0, 'the running batch is not cut short');
+    busy.answer();
+    await scaling;
+    assert.equal(answers.get('a')?.error, null);
+    assert.ok(made.every((w) => !w.alive));
+    assert.equal(pool.size, 0);
+  });
+
+  it('restarts a crashed worker under the same id after the back-off, and records why', async () => {
+    const { pool, made, clock, logs } = setUp();
+    await pool.scale(1, 1);
+    made[0]?.crash(3);
+    await settle();
+    assert.deepEqual(pool.states()[0]?.state, { kind: 'backing-off', attempt: 1, failingSinceMs: 0, delayMs: 1000 });
+    assert.match(pool.states()[0]?.history.at(-1)?.reason ?? '', /exited with code 3/);
+    assert.ok(logs.some((l) => /restarting in 1 s/.test(l)));
+    clock.advance(999);
+    await settle();
+    assert.equal(made.length, 1, 'no restart before the back-off');
+    clock.advance(1);
+    await settle();
+    assert.equal(made.length, 2);
+    assert.equal(made[1]?.id, 9000);
+    assert.deepEqual(kinds(pool), ['ready']);
+    await pool.close();
+  });
+
+  it('waits longer after each failure in a row, and gives up once the retry window has passed', async () => {
+    const failure = new ServeError(500, 'InternalServerException', 'handler raised at import');
+    const { pool, made, clock, logs } = setUp({ retrySec: 4, outcome: () => failure });
+    await assert.rejects(pool.scale(1, 1), /Failed to start workers for model m version: 1.0/);
+    const delays: number[] = [];
+    for (let i = 0; i < 10 && pool.states()[0]?.state.kind === 'backing-off'; i++) {
+      const state = pool.states()[0]?.state;
+      if (state?.kind === 'backing-off') delays.push(state.delayMs);
+      clock.advance(state?.kind === 'backing-off' ? state.delayMs : 0);
+      await settle();
+    }
+    assert.deepEqual(delays, [1000, 1000, 2000]);
+    assert.deepEqual(kinds(pool), ['failed']);
+    assert.equal(made.length, 4);
+    assert.equal(pool.healthyCount(), 0);
+    assert.ok(logs.some((l) => /retry window of 4 s exhausted/.test(l)));
+    await pool.close();
+  });
+
+  it('answers queued predictions with the load error at once when no worker could load', async () => {
+    const failure = new ServeError(500, 'InternalServerException', 'handler raised at import');
+    const { pool, submit, answers, queue } = setUp({ outcome: () => failure });
+    submit('a', 'b');
+    await assert.rejects(pool.scale(1, 1));
+    assert.equal(queue.pending, 0);
+    assert.equal(answers.get('a')?.error, failure);
+    assert.equal(answers.get('b')?.error, failure);
+    assert.equal(pool.loadFailure(), failure);
+    await pool.close();
+  });
+
+  it('pipelines: a busy worker is sent the next full batch behind the one it runs', async () => {
+    const { pool, made, submit, queue } = setUp();
+    await pool.scale(1, 1);
+    submit('a', 'b', 'c');
+    await settle();
+    const worker = made[0] as FakeWorker;
+    assert.deepEqual(worker.history, [['a'], ['b']], 'b waits in the worker, c in the queue');
+    assert.equal(queue.pending, 1);
+    worker.answer();
+    await settle();
+    assert.deepEqual(worker.history, [['a'], ['b'], ['c']]);
+    await pool.close();
+  });
+
+  it('requeues a pipelined batch the worker never started when it crashes, and the restarted worker answers it', async () => {
+    const { pool, made, submit, answers, clock } = setUp();
+    await pool.scale(1, 1);
+    submit('a', 'b');
+    await settle();
+    assert.deepEqual(made[0]?.history, [['a'], ['b']]);
+    made[0]?.crash();
+    await settle();
+    assert.equal(answers.get('a')?.error?.message, 'Worker died.');
+    assert.equal(answers.has('b'), false, 'b is back in the queue, not failed');
+    clock.advance(1000);
+    await settle();
+    made[1]?.answer();
+    await settle();
+    assert.equal(answers.get('b')?.body, '9000:b');
+    await pool.close();
+  });
+
+  it('requeues only as many unstarted jobs as the queue has room for and answers the others', async () => {
+    const { pool, made, submit, answers } = setUp({ batchSize: 2, queueCapacity: 4 });
+    await pool.scale(1, 1);
+    submit('a', 'b', 'c', 'd');
+    await settle();
+    assert.deepEqual(made[0]?.history, [['a', 'b'], ['c', 'd']]);
+    submit('e', 'f', 'g');
+    made[0]?.crash();
+    await settle();
+    assert.equal(answers.get('a')?.error?.message, 'Worker died.');
+    assert.equal(answers.has('c'), false, 'c fits in the one free place');
+    assert.equal(answers.get('d')?.error?.message, 'Worker died.');
+    await pool.close();
+  });
+
+  it('close stops every worker at once, failing the batch that runs and the ones waiting behind it', async () => {
+    const { pool, made, submit, answers } = setUp();
+    await pool.scale(2, 2);
+    submit('a', 'b', 'c');
+    await settle();
+    await pool.close();
+    assert.ok(made.every((w) => !w.alive));
+    assert.equal(answers.get('a')?.error?.message, 'Worker died.');
+    assert.equal(pool.size, 0);
+    await pool.close();
+  });
+
+  it('a worker stopped while it waits to restart starts no new process', async () => {
+    const { pool, made, clock } = setUp();
+    await pool.scale(1, 1);
+    made[0]?.crash();
+    await settle();
+    await pool.scale(0, 0);
+    clock.advance(10_000);
+    await settle();
+    assert.equal(made.length, 1);
+    assert.equal(pool.size, 0);
   });
 });

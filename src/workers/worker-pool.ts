@@ -1,12 +1,22 @@
 // The workers of one model version: keeps their number between min and max, feeds them
 // batches from the version's queue and restarts a crashed worker (same id) with backoff.
-import { workersFailedToStart, isServeError, type ServeError } from '../errors.js';
+import { workersFailedToStart, workerDied, isServeError, type ServeError } from '../errors.js';
 import type { Clock } from '../batching/clock.js';
 import type { JobQueue } from '../batching/job-queue.js';
 import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';
-import { WorkerProcess, type WorkerLaunch } from './worker-process.js';
+import type { Worker, WorkerFactory } from './worker.js';
 import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.js';
+import {
+  INITIAL_STATE,
+  isLive,
+  transition,
+  withinRetryWindow,
+  type RestartPolicy,
+  type StateChange,
+  type WorkerEvent,
+  type WorkerState,
+} from './worker-state.js';
 
 /**
  * Pipelining: a busy worker holds, waiting in its socket behind the batch it runs, about
@@ -24,14 +34,10 @@ export function pipelineDepth(batchMs: number | null): number {
   return Math.min(PIPELINE_MAX, 1 + Math.ceil(PIPELINE_WORK_MS / Math.max(batchMs, 1e-3)));
 }
 
-/** TorchServe's retry delays in seconds; the index advances before use. */
-const BACK_OFF_SEC = [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
-
 export interface PoolSpec {
   readonly modelName: string;
   readonly version: string;
   readonly load: LoadMessage;
-  readonly launch: WorkerLaunch;
   readonly batchSize: number;
   readonly maxBatchDelayMs: number;
   readonly responseTimeoutMs: number;
@@ -45,6 +51,8 @@ export interface PoolSpec {
 export interface PoolDeps {
   readonly queue: JobQueue;
   readonly clock: Clock;
+  /** Starts a worker process (WorkerProcess with the model's launch settings, or a test's fake). */
+  readonly createWorker: WorkerFactory;
   readonly nextWorkerId: () => number;
   readonly log: (workerId: number, line: string, stream: 'stdout' | 'stderr') => void;
   readonly events?: PoolEvents;
@@ -69,19 +77,29 @@ export interface WorkerInfo {
   readonly memoryUsage: number;
 }
 
+/** The last few changes a slot keeps, for describe and the log; ready ⇄ busy flips are not kept. */
+const HISTORY_KEPT = 8;
+
 /** One place in the pool; it outlives the processes it restarts. */
 class WorkerSlot {
-  process: WorkerProcess | null = null;
+  state: WorkerState = INITIAL_STATE;
+  /** The latest changes, oldest first, without the ready ⇄ busy flips of every batch. */
+  readonly history: StateChange[] = [];
+  process: Worker | null = null;
   readonly created = new Date();
+  /** Aborted when the slot is stopped: ends waits for batches and back-offs. */
   readonly stop = new AbortController();
-  stopNow = false;
-  loaded = false;
-  failingSinceMs: number | null = null;
-  backOffIndex = 0;
+  /** Why the newest load failed, until a load succeeds. */
+  loadError: ServeError | null = null;
   /** Settles with the first load attempt: resolved on success, rejected on failure. */
   readonly firstLoad: Promise<void>;
   settleFirstLoad!: (error: ServeError | null) => void;
   done: Promise<void> = Promise.resolve();
+
+  /** The state's kind, read afresh: the state changes across every await (no narrowing). */
+  kind(): WorkerState['kind'] {
+    return this.state.kind;
+  }
 
   constructor(readonly id: number) {
     this.firstLoad = new Promise((resolve, reject) => {
@@ -97,11 +115,13 @@ export class WorkerPool {
   /** The targets of the last scale(); the autoscaler moves the size inside them. */
   private bounds = { min: 0, max: 0 };
   private readonly autoscaler: Autoscaler | null;
+  private readonly policy: RestartPolicy;
 
   constructor(
     private readonly spec: PoolSpec,
     private readonly deps: PoolDeps,
   ) {
+    this.policy = { retryWindowMs: spec.maxRetryTimeoutSec * 1000 };
     this.autoscaler =
       spec.autoscale === undefined ? null : new Autoscaler(spec.autoscale, deps.clock, () => this.load(), (step) => this.autoscale(step));
   }
@@ -118,16 +138,11 @@ export class WorkerPool {
     this.bounds = { min, max };
     if (!this.closed) this.autoscaler?.update(min, max);
     const started: WorkerSlot[] = [];
-    while (!this.closed && this.slots.length < min) {
-      const slot = new WorkerSlot(this.deps.nextWorkerId());
-      this.slots.push(slot);
-      slot.done = this.runSlot(slot);
-      started.push(slot);
-    }
+    while (!this.closed && this.slots.length < min) started.push(this.addSlot());
     const stopping: Promise<void>[] = [];
     while (this.slots.length > max) {
       const slot = this.slots.pop() as WorkerSlot;
-      stopping.push(this.stopSlot(slot));
+      stopping.push(this.stopSlot(slot, 'scaled down'));
     }
     await Promise.all(stopping);
     try {
@@ -141,29 +156,40 @@ export class WorkerPool {
   /** Number of workers that are loaded, or failing but still inside their retry window. */
   healthyCount(): number {
     const now = this.deps.clock.now();
-    return this.slots.filter(
-      (s) => s.failingSinceMs === null || now - s.failingSinceMs < this.spec.maxRetryTimeoutSec * 1000,
-    ).length;
+    return this.slots.filter((s) => withinRetryWindow(s.state, now, this.policy)).length;
   }
 
   /** Workers running a batch now. */
   busyCount(): number {
-    return this.slots.filter((s) => s.process?.state.kind === 'busy').length;
+    return this.slots.filter((s) => s.state.kind === 'busy').length;
   }
 
   readyCount(): number {
-    return this.slots.filter((s) => s.process?.state.kind === 'ready' || s.process?.state.kind === 'busy').length;
+    return this.slots.filter((s) => isLive(s.state)).length;
+  }
+
+  /**
+   * Why this version cannot serve: no worker is loaded and the newest load attempt failed. Null
+   * while any worker is live, or while workers are starting for the first time.
+   */
+  loadFailure(): ServeError | null {
+    if (this.slots.some((s) => isLive(s.state))) return null;
+    return this.slots.find((s) => s.loadError !== null)?.loadError ?? null;
+  }
+
+  /** Each worker's state and the newest reason it changed (describe, tests). */
+  states(): Array<{ readonly id: number; readonly state: WorkerState; readonly history: readonly StateChange[] }> {
+    return this.slots.map((s) => ({ id: s.id, state: s.state, history: [...s.history] }));
   }
 
   async describeWorkers(): Promise<WorkerInfo[]> {
     return Promise.all(
       this.slots.map(async (slot) => {
         const p = slot.process;
-        const live = p !== null && (p.state.kind === 'ready' || p.state.kind === 'busy');
         return {
           id: String(slot.id),
           startTime: slot.created,
-          status: live ? 'READY' : 'UNLOADING',
+          status: isLive(slot.state) ? 'READY' : 'UNLOADING',
           pid: p?.pid ?? -1,
           memoryUsage: p === null ? 0 : await p.rssBytes(),
         } satisfies WorkerInfo;
@@ -173,23 +199,25 @@ export class WorkerPool {
 
   /** Processes currently alive, for tests and metrics. */
   pids(): number[] {
-    return this.slots.flatMap((s) => (s.process && s.process.state.kind !== 'dead' ? [s.process.pid] : []));
+    return this.slots.flatMap((s) => {
+      const live = s.state.kind === 'starting' || isLive(s.state) || s.state.kind === 'stopping';
+      return live && s.process !== null ? [s.process.pid] : [];
+    });
   }
 
   /** Stops every worker at once; a batch still running fails with "Worker died.". Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
     this.autoscaler?.close();
-    await Promise.all(this.slots.splice(0).map((s) => this.stopSlot(s, 'now')));
+    await Promise.all(this.slots.splice(0).map((s) => this.stopSlot(s, 'pool closed', 'now')));
   }
 
   private load(): PoolLoad {
     let idle = 0;
     let starting = 0;
     for (const s of this.slots) {
-      const kind = s.process?.state.kind;
-      if (kind === 'ready') idle++;
-      else if (kind !== 'busy') starting++;
+      if (s.state.kind === 'ready') idle++;
+      else if (s.state.kind !== 'busy') starting++;
     }
     return { size: this.slots.length, min: this.bounds.min, max: this.bounds.max, queued: this.deps.queue.pending, idle, starting };
   }
@@ -198,78 +226,108 @@ export class WorkerPool {
   private autoscale(step: 'up' | 'down'): void {
     if (this.closed) return;
     if (step === 'up' && this.slots.length < this.bounds.max) {
-      const slot = new WorkerSlot(this.deps.nextWorkerId());
-      this.slots.push(slot);
-      slot.done = this.runSlot(slot);
+      const slot = this.addSlot();
       this.deps.log(slot.id, `Autoscaling ${this.spec.modelName} ${this.spec.version} up to ${this.slots.length} workers: requests are waiting`, 'stdout');
     } else if (step === 'down' && this.slots.length > this.bounds.min) {
       let index = this.slots.length - 1;
-      while (index >= 0 && this.slots[index]?.process?.state.kind !== 'ready') index--;
+      while (index >= 0 && this.slots[index]?.state.kind !== 'ready') index--;
       if (index < 0) return;
       const [slot] = this.slots.splice(index, 1) as [WorkerSlot];
       this.deps.log(slot.id, `Autoscaling ${this.spec.modelName} ${this.spec.version} down to ${this.slots.length} workers: idle`, 'stdout');
-      void this.stopSlot(slot);
+      void this.stopSlot(slot, 'autoscaled down');
+    }
+  }
+
+  private addSlot(): WorkerSlot {
+    const slot = new WorkerSlot(this.deps.nextWorkerId());
+    this.slots.push(slot);
+    slot.done = this.runSlot(slot);
+    return slot;
+  }
+
+  /** The one place a slot's state changes. */
+  private apply(slot: WorkerSlot, event: WorkerEvent, reason: string): void {
+    const from = slot.state;
+    const to = transition(from, event, this.policy);
+    if (to === from) return;
+    slot.state = to;
+    if ((from.kind === 'ready' || from.kind === 'busy') && (to.kind === 'ready' || to.kind === 'busy')) return;
+    slot.history.push({ from: from.kind, to: to.kind, reason, atMs: this.deps.clock.now() });
+    if (slot.history.length > HISTORY_KEPT) slot.history.shift();
+    if (to.kind === 'backing-off') {
+      this.deps.log(slot.id, `Worker ${reason}; restarting in ${to.delayMs / 1000} s (attempt ${to.attempt + 1})`, 'stderr');
+    } else if (to.kind === 'failed') {
+      this.deps.log(slot.id, `Worker keeps failing (${reason}); retry window of ${this.spec.maxRetryTimeoutSec} s exhausted, giving up`, 'stderr');
     }
   }
 
   /** `after-batch` lets a busy worker finish its batch (scaling down); `now` stops it at once. */
-  private async stopSlot(slot: WorkerSlot, when: 'after-batch' | 'now' = 'after-batch'): Promise<void> {
-    slot.stopNow = when === 'now';
+  private async stopSlot(slot: WorkerSlot, reason: string, when: 'after-batch' | 'now' = 'after-batch'): Promise<void> {
+    const wasBusy = slot.state.kind === 'busy';
+    this.apply(slot, { type: 'stop', finishBatch: when === 'after-batch' }, reason);
     slot.stop.abort();
     slot.settleFirstLoad(workersFailedToStart(this.spec.modelName, this.spec.version));
+    // A busy worker being scaled away finishes its batch; the slot's loop then closes it.
+    if (slot.process !== null && (when === 'now' || !wasBusy)) void slot.process.close();
     await slot.done;
   }
 
   private async runSlot(slot: WorkerSlot): Promise<void> {
     const { spec, deps } = this;
-    while (!slot.stop.signal.aborted) {
+    while (slot.kind() === 'starting') {
       const startedMs = deps.clock.now();
-      const proc = new WorkerProcess(slot.id, spec.launch, {
+      const proc = deps.createWorker(slot.id, {
         maxResponseBytes: spec.maxResponseBytes,
         clock: deps.clock,
         onOutput: (line, stream) => deps.log(slot.id, line, stream),
       });
       slot.process = proc;
       const died = new AbortController();
-      void proc.exited.then(() => died.abort());
-      // A busy worker being scaled away finishes its batch; the loop below then stops it.
-      const onStop = (): void => {
-        if (slot.stopNow || proc.state.kind !== 'busy') void proc.stop();
-      };
-      slot.stop.signal.addEventListener('abort', onStop, { once: true });
+      const exited = proc.exited.then((exit) => {
+        died.abort();
+        this.apply(slot, { type: 'exited', atMs: deps.clock.now() }, exit.reason);
+      });
       try {
         await proc.load(spec.load, spec.startupTimeoutMs);
-        slot.loaded = true;
-        slot.failingSinceMs = null;
-        slot.backOffIndex = 0;
+        this.apply(slot, { type: 'loaded' }, 'model loaded');
+        slot.loadError = null;
         slot.settleFirstLoad(null);
         deps.events?.workerLoaded?.(spec.modelName, spec.version, slot.id, deps.clock.now() - startedMs);
-        const signal = AbortSignal.any([slot.stop.signal, died.signal]);
-        // The process may die while a batch runs or while one forms; jobs not yet sent to it, or
-        // sent but not started, go back to the front of the queue for the restarted worker.
-        while (proc.state.kind === 'ready') {
-          const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
-          if (batch === null) break;
-          if (proc.state.kind !== 'ready') {
-            deps.queue.requeue(batch);
-            break;
-          }
-          await this.runWhileBusy(proc, batch, signal);
-        }
+        await this.serve(slot, proc, AbortSignal.any([slot.stop.signal, died.signal]));
       } catch (err) {
         const error = isServeError(err) ? err : workersFailedToStart(spec.modelName, spec.version);
-        deps.log(slot.id, `Worker failed to load the model: ${error.message}`, 'stderr');
         slot.settleFirstLoad(error);
+        if (slot.kind() !== 'stopping' && slot.kind() !== 'stopped') {
+          deps.log(slot.id, `Worker failed to load the model: ${error.message}`, 'stderr');
+          slot.loadError = error;
+          this.failQueuedIfNoneLive(error);
+        }
       }
-      slot.stop.signal.removeEventListener('abort', onStop);
-      if (slot.stop.signal.aborted) {
-        await proc.stop();
+      if (slot.kind() === 'stopping') await proc.close();
+      else proc.destroy(slot.kind() === 'starting' ? 'model load failed' : 'worker loop ended');
+      await exited;
+      const state = slot.state;
+      if (state.kind !== 'backing-off') break;
+      if (!(await this.backOff(slot, state.delayMs))) break;
+      this.apply(slot, { type: 'retry' }, 'back-off elapsed');
+      deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
+    }
+  }
+
+  /** Takes batches while the worker is ready; returns when it is not (died, stopping). */
+  private async serve(slot: WorkerSlot, proc: Worker, signal: AbortSignal): Promise<void> {
+    const { spec, deps } = this;
+    while (slot.kind() === 'ready') {
+      const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
+      if (batch === null) break;
+      // The process may die, or the slot be stopped, while a batch forms: its jobs go back to the
+      // front of the queue.
+      if (slot.kind() !== 'ready') {
+        this.requeue(batch);
         break;
       }
-      proc.kill();
-      await proc.exited;
-      if (!(await this.backOff(slot))) break;
-      deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
+      await this.runWhileBusy(slot, proc, batch, signal);
+      if (slot.kind() === 'busy') this.apply(slot, { type: 'batch-done' }, 'batch done');
     }
   }
 
@@ -279,18 +337,19 @@ export class WorkerPool {
    * then goes from one batch to the next without waiting for the front end. Returns when nothing
    * is in flight.
    */
-  private async runWhileBusy(proc: WorkerProcess, first: readonly Job[], signal: AbortSignal): Promise<void> {
+  private async runWhileBusy(slot: WorkerSlot, proc: Worker, first: readonly Job[], signal: AbortSignal): Promise<void> {
     const { spec, deps } = this;
     const inFlight: Promise<void>[] = [];
     const send = (batch: readonly Job[]): void => {
+      this.apply(slot, { type: 'batch-sent' }, 'batch sent');
       deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
-      const done = proc.run(batch, spec.responseTimeoutMs).then((unstarted) => deps.queue.requeue(unstarted));
+      const done = proc.run(batch, spec.responseTimeoutMs).then((unstarted) => this.requeue(unstarted));
       deps.events?.batchSent?.(spec.modelName, spec.version, batch);
       inFlight.push(done);
     };
     send(first);
     while (inFlight.length > 0) {
-      if (inFlight.length < pipelineDepth(proc.batchMs) && !signal.aborted && proc.state.kind === 'busy') {
+      if (inFlight.length < pipelineDepth(proc.batchMs) && !signal.aborted && slot.kind() === 'busy') {
         const next = deps.queue.takeReadyBatch(spec.batchSize);
         if (next !== null) {
           send(next);
@@ -301,16 +360,20 @@ export class WorkerPool {
     }
   }
 
-  /** Waits before a restart; false when the slot was stopped or its retry window has passed. */
-  private backOff(slot: WorkerSlot): Promise<boolean> {
-    const now = this.deps.clock.now();
-    slot.failingSinceMs ??= now;
-    if (now - slot.failingSinceMs >= this.spec.maxRetryTimeoutSec * 1000) {
-      this.deps.log(slot.id, 'Worker keeps failing; retry window exhausted, giving up', 'stderr');
-      return Promise.resolve(false);
-    }
-    slot.backOffIndex = Math.min(slot.backOffIndex + 1, BACK_OFF_SEC.length - 1);
-    const delayMs = (BACK_OFF_SEC[slot.backOffIndex] as number) * 1000;
+  /** Jobs a worker never started go back to the front of the queue; those over its capacity fail. */
+  private requeue(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
+    const refused = this.deps.queue.requeue(jobs);
+    for (const job of refused) job.fail(workerDied());
+  }
+
+  /** A failed load with no live worker left: queued predictions get its error now, not a timeout. */
+  private failQueuedIfNoneLive(error: ServeError): void {
+    if (!this.slots.some((s) => isLive(s.state))) this.deps.queue.failAll(error);
+  }
+
+  /** Waits `delayMs` before a restart; false when the slot was stopped first. */
+  private backOff(slot: WorkerSlot, delayMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       if (slot.stop.signal.aborted) return resolve(false);
       const onAbort = (): void => {

@@ -11,8 +11,9 @@ import { workerDied, workerFailure, internal, responseTooLarge, type ServeError 
 import { decodeInferReply, decodeLoadReply, encodeInference, encodeLoad, ProtocolError } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { expectsMore, type LoadMessage } from '../protocol/messages.js';
-import type { Clock, Timer } from '../batching/clock.js';
+import type { Timer } from '../batching/clock.js';
 import type { Job } from '../batching/job.js';
+import type { Worker, WorkerExit, WorkerOptions } from './worker.js';
 
 export interface WorkerLaunch {
   readonly command: string;
@@ -21,19 +22,11 @@ export interface WorkerLaunch {
   readonly env: Readonly<Record<string, string>>;
 }
 
-export interface WorkerOptions {
-  readonly maxResponseBytes: number;
-  readonly clock: Clock;
-  /** Receives every line the worker prints on stdout or stderr. */
-  readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
-}
-
-export type WorkerState =
-  | { readonly kind: 'starting' }
-  | { readonly kind: 'ready' }
-  | { readonly kind: 'busy' }
-  | { readonly kind: 'stopping' }
-  | { readonly kind: 'dead'; readonly exitCode: number | null; readonly reason: string };
+/**
+ * Where the conversation with the process is. The worker's lifecycle (restarts, back-off, why it
+ * changed) is the pool's WorkerState; this only tells which frames may be sent or expected.
+ */
+type ProcessPhase = 'loading' | 'serving' | 'closing' | 'exited';
 
 /** The load message waiting for its reply. */
 interface PendingLoad {
@@ -54,11 +47,14 @@ const KILL_GRACE_MS = 5000;
 /** Weight of the newest batch in the smoothed batch time. */
 const BATCH_MS_WEIGHT = 0.2;
 
-export class WorkerProcess {
+export class WorkerProcess implements Worker {
   private readonly child: ChildProcess;
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
-  private stateValue: WorkerState = { kind: 'starting' };
+  private phase: ProcessPhase = 'loading';
+  private exit: WorkerExit | null = null;
+  /** Why Lantern killed the process, when it did. */
+  private destroyReason: string | null = null;
   private loading: PendingLoad | null = null;
   private readonly inFlight: InFlight[] = [];
   private responseTimeoutMs = 0;
@@ -72,7 +68,7 @@ export class WorkerProcess {
   private batchMsValue: number | null = null;
   /** performance.now() when the batch at the head of inFlight could start. */
   private headSinceMs = 0;
-  readonly exited: Promise<void>;
+  readonly exited: Promise<WorkerExit>;
   readonly startTime = new Date();
 
   constructor(
@@ -97,19 +93,13 @@ export class WorkerProcess {
     }
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err) => {
-        this.die(null, `could not start: ${err.message}`);
-        resolve();
+        resolve(this.die(null, `could not start: ${err.message}`));
       });
       this.child.once('exit', (code, signal) => {
         const exitCode = code ?? (signal === 'SIGKILL' && !this.killedByUs ? 137 : null);
-        this.die(exitCode, signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}`);
-        resolve();
+        resolve(this.die(exitCode, signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}`));
       });
     });
-  }
-
-  get state(): WorkerState {
-    return this.stateValue;
   }
 
   /**
@@ -127,7 +117,7 @@ export class WorkerProcess {
 
   /** Resident memory of the process in bytes, 0 when it cannot be read. */
   async rssBytes(): Promise<number> {
-    if (this.child.pid === undefined || this.stateValue.kind === 'dead') return 0;
+    if (this.child.pid === undefined || this.phase === 'exited') return 0;
     try {
       const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
       const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
@@ -140,8 +130,8 @@ export class WorkerProcess {
   /** Sends the load message; resolves once the model is loaded. */
   load(message: LoadMessage, startupTimeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (this.stateValue.kind !== 'starting') {
-        reject(internal(`Worker ${this.id} cannot load in state ${this.stateValue.kind}`));
+      if (this.phase !== 'loading' || this.loading !== null) {
+        reject(internal(`Worker ${this.id} cannot load while ${this.phase}`));
         return;
       }
       this.loading = { resolve, reject };
@@ -156,10 +146,9 @@ export class WorkerProcess {
    * them again. A batch sent while another runs waits in the socket behind it.
    */
   run(batch: readonly Job[], responseTimeoutMs: number): Promise<readonly Job[]> {
-    if (this.stateValue.kind !== 'ready' && this.stateValue.kind !== 'busy') return Promise.resolve(batch);
+    if (this.phase !== 'serving') return Promise.resolve(batch);
     return new Promise((resolve) => {
       this.inFlight.push({ batch, jobs: new Map(batch.map((j) => [j.id, j])), resolve });
-      this.stateValue = { kind: 'busy' };
       this.responseTimeoutMs = responseTimeoutMs;
       // The response timeout counts from the moment the process can start the batch.
       if (this.inFlight.length === 1) {
@@ -180,20 +169,22 @@ export class WorkerProcess {
   }
 
   /** Stops the process: closes its socket (it exits on end of file), then signals it. */
-  stop(): Promise<void> {
-    if (this.stateValue.kind !== 'dead') {
-      this.stateValue = { kind: 'stopping' };
+  async close(): Promise<void> {
+    if (this.phase === 'loading' || this.phase === 'serving') {
+      this.phase = 'closing';
       this.killedByUs = true;
       this.socket.end();
       this.child.kill('SIGTERM');
       const force = this.options.clock.after(KILL_GRACE_MS, () => this.child.kill('SIGKILL'));
       void this.exited.then(() => force.cancel());
     }
-    return this.exited;
+    await this.exited;
   }
 
   /** Kills the process at once; pending work fails with "Worker died.". */
-  kill(): void {
+  destroy(reason: string): void {
+    if (this.phase === 'exited') return;
+    this.destroyReason ??= reason;
     this.killedByUs = true;
     this.child.kill('SIGKILL');
   }
@@ -225,7 +216,7 @@ export class WorkerProcess {
         return;
       }
       this.options.onOutput(`Backend worker ${deadline.what} (${deadline.ms} ms); killing it`, 'stderr');
-      this.kill();
+      this.destroy(`${deadline.what} (${deadline.ms} ms)`);
     });
   }
 
@@ -236,7 +227,7 @@ export class WorkerProcess {
       const message = err instanceof Error ? err.message : String(err);
       this.options.onOutput(`Invalid frame from worker: ${message}`, 'stderr');
       this.failOversized(message);
-      this.kill();
+      this.destroy(`sent an invalid frame: ${message}`);
     }
   }
 
@@ -257,7 +248,7 @@ export class WorkerProcess {
       this.disarm();
       this.loading = null;
       if (reply.code === 200) {
-        this.stateValue = { kind: 'ready' };
+        if (this.phase === 'loading') this.phase = 'serving';
         loading.resolve();
       } else {
         loading.reject(workerFailure(reply.code, reply.message));
@@ -296,14 +287,15 @@ export class WorkerProcess {
       this.arm(this.responseTimeoutMs, 'did not respond in given time');
     } else {
       this.disarm();
-      if (this.stateValue.kind === 'busy') this.stateValue = { kind: 'ready' };
     }
     running.resolve([]);
   }
 
-  private die(exitCode: number | null, reason: string): void {
-    if (this.stateValue.kind === 'dead') return;
-    this.stateValue = { kind: 'dead', exitCode, reason };
+  private die(exitCode: number | null, how: string): WorkerExit {
+    if (this.exit !== null) return this.exit;
+    const reason = this.destroyReason === null ? how : `${this.destroyReason}; ${how}`;
+    this.exit = { code: exitCode, reason };
+    this.phase = 'exited';
     this.deadline = null;
     this.timer?.cancel();
     this.timer = null;
@@ -317,5 +309,6 @@ export class WorkerProcess {
       running.resolve([]);
     }
     for (const batch of waiting) batch.resolve(batch.batch);
+    return this.exit;
   }
 }
