@@ -186,6 +186,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
     },
     version: VERSION,
     logError: (message, cause) => logger.error(message, cause),
+    // Server errors are warnings; a client's mistakes are information, with the fix beside them.
+    logFailure: (line, error) => (error.status >= 500 ? logger.warn(line) : logger.info(line)),
     auth,
     logRefused: (message) => logger.warn(message),
     maxRequestBytes: config.max_request_size,

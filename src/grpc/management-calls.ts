@@ -3,7 +3,7 @@
 // "not given"; register and scale are asynchronous unless asked), errors through one table.
 import { randomUUID } from 'node:crypto';
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { isServeError, modelApiDisabled } from '../errors.js';
+import { isServeError, grpcModelApiDisabled } from '../errors.js';
 import type { ManagementService } from '../services/management-service.js';
 import { asServeError, grpcStatusOf } from './grpc-status.js';
 
@@ -62,7 +62,7 @@ async function whenModelApiEnabled<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (err) {
-    if (isServeError(err) && err.type === 'MethodNotAllowedException') throw modelApiDisabled();
+    if (isServeError(err) && err.code === 'MODEL_API_DISABLED') throw grpcModelApiDisabled();
     throw err;
   }
 }

@@ -27,6 +27,8 @@ export interface HttpEdgeOptions {
   readonly cors: CorsSettings;
   readonly version: string;
   readonly logError: (message: string, cause: unknown) => void;
+  /** Each error answered, as one line with its stable code (errors.ts ERROR_CODES). */
+  readonly logFailure?: (line: string, error: ServeError) => void;
   /** null when token authorization is disabled. */
   readonly auth: TokenAuthorization | null;
   readonly logRefused: (message: string) => void;
@@ -198,7 +200,7 @@ export class HttpEdge {
 
   private refusePlainHttp(req: IncomingMessage, res: ServerResponse): void {
     req.resume();
-    const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
+    const ctx: ResponseContext = this.context();
     sendStatus(res, ctx, 403, HTTPS_ONLY);
   }
 
@@ -220,9 +222,14 @@ export class HttpEdge {
     await Promise.all(this.unixPaths.splice(0).map((p) => unlink(p).catch(() => undefined)));
   }
 
+  private context(): ResponseContext {
+    const { cors, logError, logFailure } = this.options;
+    return logFailure === undefined ? { requestId: randomUUID(), cors, logError } : { requestId: randomUUID(), cors, logError, logFailure };
+  }
+
   private handle(apis: readonly Api[], req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
-    const ctx: ResponseContext = { requestId: randomUUID(), cors: this.options.cors, logError: this.options.logError };
+    const ctx: ResponseContext = this.context();
     if (this.stopping) {
       sendError(res, ctx, serverStopping());
       return;

@@ -2,7 +2,7 @@
 // no-cache headers, a fresh x-request-id, CORS headers when configured, and the connection
 // closed after an error.
 import type { ServerResponse } from 'node:http';
-import { asServeError, type ServeError } from '../errors.js';
+import { asServeError, describeFailure, type ServeError } from '../errors.js';
 
 export interface CorsSettings {
   readonly allowedOrigin: string | null;
@@ -14,6 +14,8 @@ export interface ResponseContext {
   readonly requestId: string;
   readonly cors: CorsSettings;
   readonly logError: (message: string, cause: unknown) => void;
+  /** Receives each error answered, with its stable code, for the server log. */
+  readonly logFailure?: (line: string, error: ServeError) => void;
 }
 
 /** Gson-like pretty JSON: 2-space indent, then a newline. */
@@ -71,5 +73,10 @@ export function toServeError(err: unknown, ctx: ResponseContext): ServeError {
 
 export function sendError(res: ServerResponse, ctx: ResponseContext, err: unknown): void {
   const error = toServeError(err, ctx);
+  if (ctx.logFailure !== undefined) {
+    // The path without its query: a query may carry a signed URL.
+    const path = (res.req?.url ?? '').split('?')[0] ?? '';
+    ctx.logFailure(`${res.req?.method ?? '-'} ${path}: ${describeFailure(error)}`, error);
+  }
   sendJson(res, ctx, error.status, errorBody(error));
 }

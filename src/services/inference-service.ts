@@ -46,6 +46,8 @@ export class InferenceService {
     const model = this.registry.get(name, version ?? undefined);
     const job: Job = new Job(request, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
     this.events.predictionReceived?.(job, model.name, model.version, version);
+    const loadFailure = model.pool.loadFailure();
+    if (loadFailure !== null) throw loadFailure;
     if (model.pool.size === 0 || !model.queue.offer(job)) throw noWorker(name, version ?? undefined);
     return () => {
       if (model.queue.remove(job)) job.cancelled = true;

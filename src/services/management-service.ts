@@ -2,7 +2,7 @@
 // Transport-neutral: returns data or outcomes, throws ServeError.
 import {
   maxBelowMin,
-  methodNotAllowed,
+  modelApiDisabled,
   negativeWorkers,
   parameterRequired,
   cleanupTimeout,
@@ -72,7 +72,7 @@ export class ManagementService {
   ) {}
 
   async register(params: RegisterParams): Promise<StatusOutcome> {
-    if (!this.options.modelApiEnabled) throw methodNotAllowed();
+    if (!this.options.modelApiEnabled) throw modelApiDisabled();
     if (params.url === null || params.url === '') throw parameterRequired('url');
     const model = await this.host.add({
       url: params.url,
@@ -153,7 +153,7 @@ export class ManagementService {
   }
 
   async unregister(name: string, version: string | null): Promise<StatusOutcome> {
-    if (!this.options.modelApiEnabled) throw methodNotAllowed();
+    if (!this.options.modelApiEnabled) throw modelApiDisabled();
     const v = this.registry.checkRemovable(name, version ?? undefined);
     const model = this.registry.get(name, v);
     await this.removeVersion(model);

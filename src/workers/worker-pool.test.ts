@@ -140,15 +140,18 @@ describe('WorkerPool with fake workers', () => {
     await pool.close();
   });
 
-  it('answers queued predictions with the load error at once when no worker could load', async () => {
+  it('answers queued predictions with 503 and the load error at once when no worker could load', async () => {
     const failure = new ServeError(500, 'InternalServerException', 'handler raised at import');
     const { pool, submit, answers, queue } = setUp({ outcome: () => failure });
     submit('a', 'b');
     await assert.rejects(pool.scale(1, 1));
     assert.equal(queue.pending, 0);
-    assert.equal(answers.get('a')?.error, failure);
-    assert.equal(answers.get('b')?.error, failure);
-    assert.equal(pool.loadFailure(), failure);
+    const expected = 'Model "m" version 1.0 has no worker ready: its last load failed: handler raised at import';
+    for (const id of ['a', 'b']) {
+      assert.equal(answers.get(id)?.error?.status, 503);
+      assert.equal(answers.get(id)?.error?.message, expected);
+    }
+    assert.equal(pool.loadFailure()?.code, 'MODEL_LOAD_FAILED');
     await pool.close();
   });
 
@@ -221,5 +224,28 @@ describe('WorkerPool with fake workers', () => {
     await settle();
     assert.equal(made.length, 1);
     assert.equal(pool.size, 0);
+  });
+});
+
+describe('load failures', () => {
+  it('name the missing Python module and how to install it', async () => {
+    const failure = new ServeError(500, 'InternalServerException', "ModuleNotFoundError: No module named 'sentencepiece'");
+    const { pool, logs } = setUp({ outcome: () => failure });
+    await assert.rejects(pool.scale(1, 1));
+    assert.ok(logs.some((l) => /needs the Python module 'sentencepiece'.*install_py_dep_per_model=true/.test(l)), logs.join('\n'));
+    await pool.close();
+  });
+
+  it('stop refusing predictions once a worker loads again', async () => {
+    let loads = 0;
+    const failure = new ServeError(500, 'InternalServerException', 'flaky import');
+    const { pool, clock } = setUp({ outcome: () => (loads++ === 0 ? failure : 'loads') });
+    await assert.rejects(pool.scale(1, 1));
+    assert.notEqual(pool.loadFailure(), null);
+    clock.advance(1000);
+    await settle();
+    assert.equal(pool.loadFailure(), null);
+    assert.deepEqual(kinds(pool), ['ready']);
+    await pool.close();
   });
 });

@@ -1,6 +1,6 @@
 // The workers of one model version: keeps their number between min and max, feeds them
 // batches from the version's queue and restarts a crashed worker (same id) with backoff.
-import { workersFailedToStart, workerDied, isServeError, type ServeError } from '../errors.js';
+import { workersFailedToStart, workerDied, isServeError, modelLoadFailed, type ServeError } from '../errors.js';
 import type { Clock } from '../batching/clock.js';
 import type { JobQueue } from '../batching/job-queue.js';
 import type { Job } from '../batching/job.js';
@@ -75,6 +75,13 @@ export interface WorkerInfo {
   readonly status: 'READY' | 'UNLOADING';
   readonly pid: number;
   readonly memoryUsage: number;
+}
+
+/** What to do about a load failure whose cause is a missing Python module. */
+function loadHint(message: string): string {
+  const missing = /No module named '([^']+)'/.exec(message)?.[1];
+  if (missing === undefined) return '';
+  return ` (the handler needs the Python module '${missing}': list its package in the archive's requirements file and set install_py_dep_per_model=true, or install it for the worker's Python, set by python= in config.properties)`;
 }
 
 /** The last few changes a slot keeps, for describe and the log; ready ⇄ busy flips are not kept. */
@@ -174,7 +181,8 @@ export class WorkerPool {
    */
   loadFailure(): ServeError | null {
     if (this.slots.some((s) => isLive(s.state))) return null;
-    return this.slots.find((s) => s.loadError !== null)?.loadError ?? null;
+    const failed = this.slots.find((s) => s.loadError !== null)?.loadError;
+    return failed === undefined || failed === null ? null : modelLoadFailed(this.spec.modelName, this.spec.version, failed.message);
   }
 
   /** Each worker's state and the newest reason it changed (describe, tests). */
@@ -298,9 +306,9 @@ export class WorkerPool {
         const error = isServeError(err) ? err : workersFailedToStart(spec.modelName, spec.version);
         slot.settleFirstLoad(error);
         if (slot.kind() !== 'stopping' && slot.kind() !== 'stopped') {
-          deps.log(slot.id, `Worker failed to load the model: ${error.message}`, 'stderr');
+          deps.log(slot.id, `Worker failed to load the model: ${error.message}${loadHint(error.message)}`, 'stderr');
           slot.loadError = error;
-          this.failQueuedIfNoneLive(error);
+          this.failQueuedIfNoneLive();
         }
       }
       if (slot.kind() === 'stopping') await proc.close();
@@ -368,8 +376,9 @@ export class WorkerPool {
   }
 
   /** A failed load with no live worker left: queued predictions get its error now, not a timeout. */
-  private failQueuedIfNoneLive(error: ServeError): void {
-    if (!this.slots.some((s) => isLive(s.state))) this.deps.queue.failAll(error);
+  private failQueuedIfNoneLive(): void {
+    const failure = this.loadFailure();
+    if (failure !== null) this.deps.queue.failAll(failure);
   }
 
   /** Waits `delayMs` before a restart; false when the slot was stopped first. */
