@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Config } from './config/load-config.js';
 import type { ListenAddress } from './config/listen-address.js';
 import { listStoreModels } from './archive/store-scan.js';
-import { systemClock, type Clock } from './batching/clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelHost, type HostSettings } from './services/model-host.js';
 import { ManagementService } from './services/management-service.js';
@@ -165,6 +165,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const management = new ManagementService(registry, host, inference, clock, {
     modelApiEnabled: config.enable_model_api,
     unregisterTimeoutMs: config.unregister_model_timeout * 1000,
+    defaultWorkersPerModel: config.default_workers_per_model,
     log: (line) => logger.warn(line),
   });
   const auth = config.disable_token_authorization
@@ -174,7 +175,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const routes = [
     ...healthRoutes({ isReady: () => phase === 'serving' && healthProblems(registry).length === 0 }),
     ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
-    ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }, config.default_workers_per_model),
+    ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
     ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
   ];
   const edge = new HttpEdge({
@@ -208,7 +209,6 @@ export async function startServer(config: Config, environment: ServerEnvironment
     auth,
     maxRequestBytes: config.max_request_size,
     maxResponseBytes: config.max_response_size,
-    defaultWorkersPerModel: config.default_workers_per_model,
     tls: config.enable_grpc_ssl ? { certificateFile: config.certificate_file as string, privateKeyFile: config.private_key_file as string } : null,
     clock,
     logError: (message, cause) => logger.error(message, cause),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { WorkerProcess } from '../../dist/workers/worker-process.js';
 import { workerLaunch } from '../../dist/workers/launch.js';
-import { systemClock } from '../../dist/batching/clock.js';
+import { systemClock } from '../../dist/clock.js';
 import { Job } from '../../dist/batching/job.js';
 import { percentile } from './measure.mjs';
 import { ortSessionOptions } from '../../dist/node-worker/builtin/onnx-session-options.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ManualClock } from '../batching/clock.js';
+import { ManualClock } from '../clock.js';
 import { loadConfig } from '../config/load-config.js';
 import { parseLanternArgs } from '../cli/lantern-args.js';
 import { generateKey, TokenAuthorization } from './token-authorization.js';

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, rename, rm, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
 
 export type KeyScope = 'inference' | 'management' | 'api';
 export type RotatableScope = Exclude<KeyScope, 'api'>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ServeError, modelUnloaded } from '../errors.js';
-import { ManualClock } from './clock.js';
+import { ManualClock } from '../clock.js';
 import { Job, type JobKind } from './job.js';
 import { JobQueue } from './job-queue.js';
 

@@ -3,7 +3,7 @@
 // most maxBatchDelay in total from the moment it took the first one. A describe job is always
 // alone in its batch.
 import type { ServeError } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { Job } from './job.js';
 
 export class JobQueue {

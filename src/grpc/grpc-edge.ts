@@ -14,7 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import { tokenAuthorizationFailed } from '../errors.js';
 import type { KeyScope, TokenAuthorization } from '../auth/token-authorization.js';
-import type { Clock } from '../batching/clock.js';
+import { TIMED_OUT, withTimeout, type Clock } from '../clock.js';
 import type { InferenceService } from '../services/inference-service.js';
 import type { ManagementService } from '../services/management-service.js';
 import { loadLanternServices, type LanternServices } from './proto-definitions.js';
@@ -42,7 +42,6 @@ export interface GrpcEdgeOptions {
   readonly auth: TokenAuthorization | null;
   readonly maxRequestBytes: number;
   readonly maxResponseBytes: number;
-  readonly defaultWorkersPerModel: number;
   readonly tls: GrpcTls | null;
   readonly clock: Clock;
   readonly logError: (message: string, cause: unknown) => void;
@@ -65,7 +64,7 @@ export class GrpcEdge {
       const calls = inferenceCalls({ inference, maxResponseBytes: this.options.maxResponseBytes, logError, stopping: this.stopping.signal });
       server.addService(this.services.inference, this.guarded(this.services.inference, calls, 'inference', auth));
     } else {
-      const calls = managementCalls({ management, defaultWorkersPerModel: this.options.defaultWorkersPerModel, logError });
+      const calls = managementCalls({ management, logError });
       server.addService(this.services.management, this.guarded(this.services.management, calls, 'management', auth));
     }
     this.servers.push(server);
@@ -91,15 +90,8 @@ export class GrpcEdge {
   /** Resolves true once every call in flight has ended, false if that takes longer than `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.stopAccepting();
-    let timer: { cancel(): void } | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = this.options.clock.after(timeoutMs, () => resolve(false));
-    });
-    try {
-      return await Promise.race([Promise.all(this.shutdowns.values()).then(() => true as const), timedOut]);
-    } finally {
-      timer?.cancel();
-    }
+    const outcome = await withTimeout(Promise.all(this.shutdowns.values()), timeoutMs, this.options.clock);
+    return outcome !== TIMED_OUT;
   }
 
   /** Cancels the calls still open (each ends with CANCELLED) and releases the ports. Idempotent. */

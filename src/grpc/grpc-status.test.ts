@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { status as GrpcCode } from '@grpc/grpc-js';
-import { internal, modelApiDisabled, modelNotFound, noWorker, ServeError, workerFailure } from '../errors.js';
+import { internal, grpcModelApiDisabled, modelNotFound, noWorker, ServeError, workerFailure } from '../errors.js';
 import { asServeError, encodeErrorInfo, grpcCodeForHttpStatus, grpcStatusOf, javaClassName, rpcStatusOf } from './grpc-status.js';
 import { sequenceOf } from './inference-calls.js';
 
@@ -42,7 +42,7 @@ describe('gRPC error descriptions', () => {
       code: GrpcCode.NOT_FOUND,
       details: 'Model not found: m\norg.pytorch.serve.archive.model.ModelNotFoundException',
     });
-    assert.deepEqual(grpcStatusOf(modelApiDisabled()), {
+    assert.deepEqual(grpcStatusOf(grpcModelApiDisabled()), {
       code: GrpcCode.PERMISSION_DENIED,
       details: 'Model API disabled\norg.pytorch.serve.archive.model.ModelException',
     });

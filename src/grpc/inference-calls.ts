@@ -1,5 +1,5 @@
 // InferenceAPIsService (spec §11.2) on top of the same InferenceService as REST /predictions.
-// Worker replies arrive through a JobSink: intermediate ones (`ts_stream_next: true`, spec §2.6)
+// Worker replies arrive through a ReplySink: intermediate ones (`ts_stream_next: true`, spec §2.6)
 // become stream messages; a failure ends the call (or, in StreamPredictions2, the request) with a
 // status, so no call is left waiting.
 import { randomUUID } from 'node:crypto';
@@ -11,9 +11,8 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { parameterRequired, responseTooLarge, serverStopping, type ServeError } from '../errors.js';
-import type { InferenceService } from '../services/inference-service.js';
+import type { InferenceService, ReplySink } from '../services/inference-service.js';
 import type { HeaderList, InferenceRequest } from '../protocol/messages.js';
-import type { JobSink } from '../batching/job.js';
 import { asServeError, grpcStatusOf, rpcStatusOf, type RpcStatusMessage } from './grpc-status.js';
 
 export interface PredictionsRequest {
@@ -48,7 +47,7 @@ const SEQUENCE_CONTROL_INPUTS = [SEQUENCE_START_HEADER, SEQUENCE_END_HEADER];
  * Queues one prediction; throws a ServeError when the request cannot be queued. Returns a withdraw
  * function. Inputs named in `controlInputs` became headers and are not passed on as parameters.
  */
-function submit(deps: InferenceCallDeps, req: PredictionsRequest, headers: HeaderList, sink: JobSink, controlInputs: readonly string[] = []): () => void {
+function submit(deps: InferenceCallDeps, req: PredictionsRequest, headers: HeaderList, sink: ReplySink, controlInputs: readonly string[] = []): () => void {
   if (req.model_name === '') throw parameterRequired('model_name');
   const request: InferenceRequest = {
     requestId: randomUUID(),

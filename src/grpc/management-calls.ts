@@ -9,8 +9,6 @@ import { asServeError, grpcStatusOf } from './grpc-status.js';
 
 export interface ManagementCallDeps {
   readonly management: ManagementService;
-  /** `default_workers_per_model`: initial workers when a registration names none. */
-  readonly defaultWorkersPerModel: number;
   readonly logError: (message: string, cause: unknown) => void;
 }
 
@@ -94,7 +92,7 @@ export function managementCalls(deps: ManagementCallDeps): UntypedServiceImpleme
             maxBatchDelayMs: positive(req.max_batch_delay),
             responseTimeoutSec: positive(req.response_timeout),
             startupTimeoutSec: positive(req.startup_timeout),
-            initialWorkers: positive(req.initial_workers) ?? deps.defaultWorkersPerModel,
+            initialWorkers: positive(req.initial_workers),
           },
           synchronous: req.synchronous,
           s3SseKms: req.s3_sse_kms,

@@ -1,8 +1,7 @@
 // Management API routes (spec §1.1) → ManagementService.
 import { badRequest, tokenAuthenticationFailed } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
-import type { ManagementService, StatusOutcome } from '../services/management-service.js';
-import type { RequestedSettings } from '../services/model-settings.js';
+import type { ManagementService, RegisterParams, StatusOutcome } from '../services/management-service.js';
 import { readBody, mimeType } from './request-body.js';
 import { sendBytes, sendJson, sendStatus, prettyJson } from './respond.js';
 import type { Exchange, QueryParam, Route } from './route-table.js';
@@ -67,19 +66,19 @@ async function registerQuery(ex: Exchange, maxBytes: number): Promise<URLSearchP
   return query;
 }
 
-function requested(query: URLSearchParams, defaultWorkers: number): RequestedSettings {
+function requested(query: URLSearchParams): RegisterParams['requested'] {
   return {
     batchSize: intParam(query, 'batch_size'),
     maxBatchDelayMs: intParam(query, 'max_batch_delay'),
     responseTimeoutSec: positiveOrNull(intParam(query, 'response_timeout')),
     startupTimeoutSec: positiveOrNull(intParam(query, 'startup_timeout')),
-    initialWorkers: intParam(query, 'initial_workers') ?? defaultWorkers,
+    initialWorkers: intParam(query, 'initial_workers'),
   };
 }
 
 const positiveOrNull = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
 
-export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerModel: number): Route[] {
+export function managementRoutes(deps: ManagementRouteDeps): Route[] {
   const { management } = deps;
 
   const describe = async (ex: Exchange, version: string | null): Promise<void> => {
@@ -141,7 +140,7 @@ export function managementRoutes(deps: ManagementRouteDeps, defaultWorkersPerMod
                 modelName: stringParam(query, 'model_name'),
                 handler: stringParam(query, 'handler'),
                 runtime: stringParam(query, 'runtime'),
-                requested: requested(query, defaultWorkersPerModel),
+                requested: requested(query),
                 synchronous: boolParam(query, 'synchronous', true),
                 s3SseKms: boolParam(query, 's3_sse_kms', false),
               }),

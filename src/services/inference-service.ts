@@ -1,6 +1,9 @@
 // Inference use cases (spec §2): route a parsed request to its model version's queue, health.
 import { noWorker, noWorkerForDescribe, type ServeError } from '../errors.js';
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
+
+/** Where a prediction's replies go (the edges implement it). */
+export type { JobSink as ReplySink } from '../batching/job.js';
 import { Job, type JobSink } from '../batching/job.js';
 import type { InferenceRequest, ResponseEntry } from '../protocol/messages.js';
 import type { ModelRegistry } from '../registry/model-registry.js';

@@ -7,7 +7,7 @@ import {
   parameterRequired,
   cleanupTimeout,
 } from '../errors.js';
-import type { Clock } from '../batching/clock.js';
+import { TIMED_OUT, withTimeout, type Clock } from '../clock.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelHost } from './model-host.js';
 import type { RequestedSettings } from './model-settings.js';
@@ -26,7 +26,8 @@ export interface RegisterParams {
   readonly modelName: string | null;
   readonly handler: string | null;
   readonly runtime: string | null;
-  readonly requested: RequestedSettings;
+  /** initialWorkers null when the client named none: default_workers_per_model applies. */
+  readonly requested: Omit<RequestedSettings, 'initialWorkers'> & { readonly initialWorkers: number | null };
   readonly synchronous: boolean;
   /** s3_sse_kms: sign the http(s) download with AWS SigV4 (spec §1.3). */
   readonly s3SseKms?: boolean;
@@ -57,6 +58,8 @@ export interface CustomizedDescription {
 export interface ManagementOptions {
   readonly modelApiEnabled: boolean;
   readonly unregisterTimeoutMs: number;
+  /** Initial workers of a registration that names none (default_workers_per_model), for every edge. */
+  readonly defaultWorkersPerModel: number;
   readonly log: (line: string) => void;
 }
 
@@ -79,7 +82,7 @@ export class ManagementService {
       modelName: params.modelName,
       handler: params.handler,
       runtime: params.runtime,
-      requested: params.requested,
+      requested: { ...params.requested, initialWorkers: params.requested.initialWorkers ?? this.options.defaultWorkersPerModel },
       trusted: false,
       loadedAtStartup: false,
       ...(params.s3SseKms === undefined ? {} : { s3SseKms: params.s3SseKms }),
@@ -189,16 +192,7 @@ export class ManagementService {
   /** Removes a version from the registry first (no new requests), then stops it within the timeout. */
   private async removeVersion(model: ServedModel): Promise<void> {
     this.registry.remove(model.name, model.version);
-    const removal = this.host.remove(model);
-    let timer: { cancel(): void } | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = this.clock.after(this.options.unregisterTimeoutMs, () => resolve('timeout'));
-    });
-    try {
-      const outcome = await Promise.race([removal.then(() => 'ok' as const), timedOut]);
-      if (outcome === 'timeout') throw cleanupTimeout(model.name);
-    } finally {
-      timer?.cancel();
-    }
+    const outcome = await withTimeout(this.host.remove(model), this.options.unregisterTimeoutMs, this.clock);
+    if (outcome === TIMED_OUT) throw cleanupTimeout(model.name);
   }
 }

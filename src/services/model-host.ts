@@ -8,7 +8,7 @@ import type { ModelSourceSettings } from '../archive/aws-environment.js';
 import { installPythonDependencies } from '../workers/python-dependencies.js';
 import { requireModelName, type Runtime } from '../archive/manifest.js';
 import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict, type ServeError } from '../errors.js';
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
 import { JobQueue } from '../batching/job-queue.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';

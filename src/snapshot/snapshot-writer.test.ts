@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../batching/clock.js';
+import { systemClock } from '../clock.js';
 import { parseProperties } from '../config/properties.js';
 import type { RegistryEvent } from '../registry/model-registry.js';
 import { SnapshotStore } from './snapshot-store.js';

@@ -3,7 +3,7 @@
 // coalesced: a change that arrives while a write waits to start is covered by that write, since
 // the state is read when the write starts.
 import type { EventEmitter } from 'node:events';
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
 import type { RegistryEvent } from '../registry/model-registry.js';
 import { snapshotText, type SnapshotState } from './snapshot-content.js';
 import type { SnapshotKind, SnapshotStore } from './snapshot-store.js';

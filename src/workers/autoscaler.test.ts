@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManualClock } from '../batching/clock.js';
+import { ManualClock } from '../clock.js';
 import { Autoscaler, autoscaleSettings, type PoolLoad } from './autoscaler.js';
 
 const SETTINGS = { scaleUpAfterMs: 1000, scaleDownAfterMs: 5000, intervalMs: 250 };

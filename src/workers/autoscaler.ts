@@ -3,7 +3,7 @@
 // `scaleUpAfterMs`, one fewer after the pool has had an idle worker and an empty queue for
 // `scaleDownAfterMs`. Active only while max > min. The decision is pure (`decide`); a timer on
 // the injected clock samples the pool every `intervalMs`.
-import type { Clock, Timer } from '../batching/clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 export interface AutoscaleSettings {
   readonly scaleUpAfterMs: number;

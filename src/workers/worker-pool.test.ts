@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServeError } from '../errors.js';
-import { ManualClock } from '../batching/clock.js';
+import { ManualClock } from '../clock.js';
 import { Job } from '../batching/job.js';
 import { JobQueue } from '../batching/job-queue.js';
 import { FakeWorker, fakeWorkers, type LoadOutcome } from './fake-worker.js';

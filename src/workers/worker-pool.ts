@@ -1,7 +1,7 @@
 // The workers of one model version: keeps their number between min and max, feeds them
 // batches from the version's queue and restarts a crashed worker (same id) with backoff.
 import { workersFailedToStart, workerDied, isServeError, modelLoadFailed, type ServeError } from '../errors.js';
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
 import type { JobQueue } from '../batching/job-queue.js';
 import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';

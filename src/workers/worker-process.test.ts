@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ManualClock } from '../batching/clock.js';
+import { ManualClock } from '../clock.js';
 import { Job } from '../batching/job.js';
 import type { ServeError } from '../errors.js';
 import { workerLaunch } from './launch.js';

@@ -11,7 +11,7 @@ import { workerDied, workerFailure, internal, responseTooLarge, type ServeError 
 import { decodeInferReply, decodeLoadReply, encodeInference, encodeLoad, ProtocolError } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { expectsMore, type LoadMessage } from '../protocol/messages.js';
-import type { Timer } from '../batching/clock.js';
+import type { Timer } from '../clock.js';
 import type { Job } from '../batching/job.js';
 import type { Worker, WorkerExit, WorkerOptions } from './worker.js';
 

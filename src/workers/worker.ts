@@ -1,6 +1,6 @@
 // What a worker pool needs of one worker process. WorkerProcess is the real one; the pool's unit
 // tests drive the pool through a fake that keeps to the same contract.
-import type { Clock } from '../batching/clock.js';
+import type { Clock } from '../clock.js';
 import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';
 

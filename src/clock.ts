@@ -17,6 +17,24 @@ export const systemClock: Clock = {
   },
 };
 
+export const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/**
+ * `work`'s value, or TIMED_OUT when `ms` pass on `clock` first. The one timeout race in Lantern:
+ * the timer is always cancelled, so nothing stays scheduled after the work is done.
+ */
+export async function withTimeout<T>(work: Promise<T>, ms: number, clock: Clock): Promise<T | typeof TIMED_OUT> {
+  let timer: Timer | undefined;
+  const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = clock.after(ms, () => resolve(TIMED_OUT));
+  });
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    timer?.cancel();
+  }
+}
+
 /** A clock whose time moves only when the test says so. */
 export class ManualClock implements Clock {
   private time = 0;
