@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   PARAMETER_REQUIRED: 'a required parameter is missing',
   INVALID_RUNTIME: 'the runtime parameter is not one Lantern knows (python, python3, LSP, node)',
   INVALID_WORKER_COUNT: 'min_worker/max_worker are out of range',
+  INVALID_MODEL_NAME: "model names start with a letter or digit and hold only letters, digits, '_', '.' and '-', at most 255 characters (torch-model-archiver's rule)",
   INVALID_MODEL: 'the archive or its manifest is not valid; the message says what is wrong',
   MODEL_STORE_MISSING: 'no model store is configured; start with --model-store DIR',
   URL_REFUSED: 'the model URL is empty, relative, or not admitted by allowed_urls',
@@ -130,6 +131,11 @@ export const negativeWorkers = (): ServeError =>
 // ---- archives and URLs (spec §1.2, §1.3) ----
 export const invalidModel = (message: string, cause?: unknown): ServeError =>
   new ServeError(400, 'InvalidModelException', message, cause, 'INVALID_MODEL');
+/** The name is quoted as JSON and cut short, so control characters never reach a log line. */
+export const invalidModelName = (name: string): ServeError =>
+  new ServeError(400, 'BadRequestException',
+    `Invalid model name ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)}: a model name must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$ and have at most 255 characters`,
+    undefined, 'INVALID_MODEL_NAME');
 export const modelStoreMissing = (): ServeError =>
   new ServeError(404, 'ModelNotFoundException', 'Model store has not been configured.', undefined, 'MODEL_STORE_MISSING');
 export const emptyUrl = (): ServeError => new ServeError(404, 'ModelNotFoundException', 'empty url', undefined, 'URL_REFUSED');

@@ -100,3 +100,15 @@ describe('manifest helpers', () => {
     assert.deepEqual(['python', 'python3', 'LSP', 'node', 'lsp', ''].map(isRuntime), [true, true, true, true, false, false]);
   });
 });
+
+describe('model names', () => {
+  it("are refused unless they match torch-model-archiver's pattern, with at most 255 characters", () => {
+    for (const name of ['resnet-18', 'bert_base.v2', '9lives', 'a'.repeat(255)]) assert.equal(requireModelName(name), name);
+    for (const name of ['.', '..', '-x', '_x', 'a b', 'a/b', 'x\r\nINFO forged', 'ünï', 'a'.repeat(256), 'x%2e']) {
+      assert.throws(() => requireModelName(name), (err: unknown) => {
+        const e = err as { status: number; code: string; message: string };
+        return e.status === 400 && e.code === 'INVALID_MODEL_NAME' && !/[\r\n]/.test(e.message);
+      }, name);
+    }
+  });
+});

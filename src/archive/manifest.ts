@@ -1,5 +1,5 @@
 // MAR-INF/MANIFEST.json: parse, default and validate the way TorchServe's frontend does (spec §1.2, §9.1).
-import { invalidModel } from '../errors.js';
+import { invalidModel, invalidModelName } from '../errors.js';
 
 /** `node` is Lantern's addition; the others are TorchServe's runtime names (case-sensitive). */
 export type Runtime = 'python' | 'python3' | 'LSP' | 'node';
@@ -78,8 +78,13 @@ export function parseManifest(text: string): Manifest {
 }
 
 /** Throws TorchServe's "Model name is not defined." unless `name` is a non-empty string. */
+/** torch-model-archiver's pattern for model names; Lantern also enforces it at registration. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const MODEL_NAME_MAX_LENGTH = 255;
+
 export function requireModelName(name: string | null | undefined): string {
   if (name === null || name === undefined || name === '') throw invalidModel('Model name is not defined.');
+  if (name.length > MODEL_NAME_MAX_LENGTH || !MODEL_NAME.test(name)) throw invalidModelName(name);
   return name;
 }
 
