@@ -112,7 +112,11 @@ function hostSettings(config: Config, environment: ServerEnvironment, modelStore
       decodeInputRequest: config.decode_input_request,
       baseEnv: workerEnv(environment.env, config.blacklist_env_vars),
     },
-    modelSources: { aws: awsEnvironmentFrom(environment.env), log: (line) => environment.logger.info(line) },
+    modelSources: {
+      aws: awsEnvironmentFrom(environment.env),
+      log: (line) => environment.logger.info(line),
+      allowLinkLocal: config.allow_link_local_urls,
+    },
     installPyDepPerModel: config.install_py_dep_per_model,
     log: (line) => environment.logger.info(line),
     autoscale: {

@@ -31,4 +31,6 @@ export interface ModelSourceSettings {
   readonly log: (line: string) => void;
   /** Downloads at least this large report progress (default 16 MiB). */
   readonly progressMinBytes?: number;
+  /** allow_link_local_urls: let downloads connect to link-local addresses (cloud metadata). */
+  readonly allowLinkLocal?: boolean;
 }

@@ -10,6 +10,8 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { downloadFailed } from '../errors.js';
+import { AddressRefused, checkUrlHost, guardedLookup, linkLocalAddresses } from './address-guard.js';
+import type { BlockList } from 'node:net';
 import { matchesAllowedUrl } from './allowed-urls.js';
 import type { ModelSourceSettings } from './aws-environment.js';
 import { meteredStream, progressMeter } from './progress-meter.js';
@@ -26,6 +28,8 @@ export interface DownloadOptions {
   readonly s3SseKms?: boolean;
   /** AWS settings (for s3_sse_kms and s3:// URLs) and where progress and failure reasons go. */
   readonly sources?: ModelSourceSettings;
+  /** Addresses no hop may connect to; link-local ones by default (allow_link_local_urls). */
+  readonly refusedAddresses?: BlockList;
 }
 
 const DEFAULT_PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
@@ -66,7 +70,11 @@ export async function downloadToFile(url: string, targetPath: string, opts: Down
   } catch (err) {
     await rm(tempPath, { force: true });
     opts.sources?.log(`Download of ${url} failed: ${signal.aborted ? `timed out after ${opts.timeoutMs} ms` : (err as Error).message}`);
-    const cause = signal.aborted ? new DownloadRefused(`timed out after ${opts.timeoutMs} ms`, { cause: err }) : err;
+    const cause = signal.aborted
+      ? new DownloadRefused(`timed out after ${opts.timeoutMs} ms`, { cause: err })
+      : err instanceof AddressRefused
+        ? new DownloadRefused(err.message)
+        : err;
     // Lantern's own refusals (limits, redirects) are named in the answer; other failures keep TorchServe's text.
     throw downloadFailed(url, cause, cause instanceof DownloadRefused ? cause.message : undefined);
   }
@@ -104,9 +112,10 @@ async function openSource(url: URL, opts: DownloadOptions, signal: AbortSignal):
 async function fetchFollowingRedirects(start: URL, opts: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let current = start;
+  const refused = opts.refusedAddresses ?? (opts.sources?.allowLinkLocal === true ? null : linkLocalAddresses());
   for (let hops = 0; ; hops += 1) {
     const headers = opts.s3SseKms === true ? await signedGetHeaders(current, opts.sources?.aws ?? noAws) : {};
-    const response = await get(current, signal, headers);
+    const response = await get(current, signal, headers, refused);
     const status = response.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status)) {
       response.resume();
@@ -165,10 +174,13 @@ function nextHop(
 
 const noAws = { accessKeyId: null, secretAccessKey: null, sessionToken: null, region: null, endpointUrl: null };
 
-function get(url: URL, signal: AbortSignal, headers: Record<string, string>): Promise<IncomingMessage> {
+/** One GET; with `refused`, neither the URL's address nor any address its name resolves to may be in it. */
+function get(url: URL, signal: AbortSignal, headers: Record<string, string>, refused: BlockList | null): Promise<IncomingMessage> {
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const request = client.get(url, { signal, headers }, resolve);
+    if (refused !== null) checkUrlHost(url, refused);
+    const options = refused === null ? { signal, headers } : { signal, headers, lookup: guardedLookup(refused) };
+    const request = client.get(url, options, resolve);
     request.on('error', reject);
   });
 }

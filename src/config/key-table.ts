@@ -118,6 +118,7 @@ export const KEY_TABLE = table({
   /** One default pattern: it contains `|`, not `,`. */
   allowed_urls: key({ default: [/^(?:file:\/\/.*|http(s)?:\/\/.*)$/i], env: 'TS_ALLOWED_URLS', parse: parseUrlPatterns }),
   // The two gates below have no env twin: the environment must not be able to open its own gate.
+  allow_link_local_urls: key({ default: false, env: 'TS_ALLOW_LINK_LOCAL_URLS', parse: parseBoolean }),
   use_env_allowed_urls: key({ default: false, env: null, parse: parseBoolean }),
   enable_envvars_config: key({ default: false, env: null, parse: parseBoolean }),
   install_py_dep_per_model: key({ default: false, env: 'TS_INSTALL_PY_DEP_PER_MODEL', parse: parseBoolean }),
