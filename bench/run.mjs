@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inProcessOnnx, openPingPong, openWorkerRoundTrip } from './lib/ceilings.mjs';
 import { cpuMeter, load, percentile, sampleRss } from './lib/measure.mjs';
-import { firstPrediction, register, registerAndScale, served as servedRow, withCeiling } from './lib/rows.mjs';
+import { firstPrediction, register, registerAndScale, served as servedRow, servedInSmoke, withCeiling } from './lib/rows.mjs';
 import { makeStore, resnet18File, sampleInput } from './lib/models.mjs';
 import { FREE_PORTS, LANTERN_COMMAND, mgmt, ROOT, spawnLogged, startHttpCeiling, startLantern, stopProcess } from './lib/processes.mjs';
 import { markdownTable } from './lib/report.mjs';
@@ -43,8 +43,9 @@ const results = [];
 const skipped = [];
 const log = (line) => process.stderr.write(`${line}\n`);
 
-/** Loads `model` on `lantern` at `connections` for the run's load duration. */
-const served = (lantern, model, connections, loadOptions = {}) => servedRow(lantern, model, connections, DURATION_S, loadOptions);
+/** Loads `model` on `lantern` at `connections` for the run's load duration (in smoke mode, see servedInSmoke). */
+const served = (lantern, model, connections, loadOptions = {}) =>
+  SMOKE ? servedInSmoke(lantern, model, connections, DURATION_S, loadOptions, log) : servedRow(lantern, model, connections, DURATION_S, loadOptions);
 
 /** Rounds in which the round trip and its floor take turns, so that a slow stretch hits both. */
 const ROUND_TRIP_ROUNDS = 5;
@@ -285,7 +286,7 @@ try {
   if (runs('torchserve')) {
     const torchserve = await findTorchServe();
     if (torchserve.reason !== null) skipped.push(`torchserve: ${torchserve.reason}`);
-    else await versusTorchServe({ dir: workDir, torchserve, resnet: { file: resnet.file, options: RESNET_OPTIONS }, durationS: DURATION_S, results, log });
+    else await versusTorchServe({ dir: workDir, torchserve, resnet: { file: resnet.file, options: RESNET_OPTIONS }, durationS: DURATION_S, smoke: SMOKE, results, log });
   }
 } finally {
   await rm(workDir, { recursive: true, force: true });

@@ -92,6 +92,7 @@ export async function load(url, { connections, durationS, body = '{}', contentTy
     p90Ms: sortedPercentile(sorted, 90),
     p99Ms: sortedPercentile(sorted, 99),
     requests: result.requests.total,
+    responses2xx: sorted.length,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
   };

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { load, rssOf } from './measure.mjs';
 import { onnxYaml, sampleInput } from './models.mjs';
 import { mgmt, ROOT, startLantern, stopProcess, workerPids } from './processes.mjs';
-import { firstPrediction, register, registerAndScale, served, withCeiling } from './rows.mjs';
+import { drain, firstPrediction, register, registerAndScale, served, servedInSmoke, withCeiling } from './rows.mjs';
 import { startTorchServe, stopTorchServe } from './torchserve.mjs';
 
 const HANDLERS = path.join(ROOT, 'bench', 'handlers');
@@ -34,23 +34,10 @@ async function makeArchives(dir, resnet) {
 }
 
 /**
- * Returns once `server` has finished what a load left behind. autocannon stops with requests in
- * flight, and a server still serves them after their clients have gone (a batch already sent to
- * a worker cannot be recalled): up to two resnet18 batches of 8, a quarter of a second of both
- * cores, which would land on the first requests of the next load, of either server. One more
- * request answers after them: with one worker it is queued behind them.
- */
-async function drain(server, model, { body = '{}', contentType = 'application/json' } = {}) {
-  const res = await fetch(`${server.inference}/predictions/${model}`, { method: 'POST', body, headers: { 'content-type': contentType } });
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${server.inference}/predictions/${model} answered ${res.status} after the load`);
-}
-
-/**
  * Runs the group, appending rows to `results`. `torchserve` is findTorchServe()'s answer,
- * `resnet` { file, options } (file null: no resnet18 rows).
+ * `resnet` { file, options } (file null: no resnet18 rows); `smoke`: rows measured as servedInSmoke does.
  */
-export async function versusTorchServe({ dir, torchserve, resnet, durationS, results, log }) {
+export async function versusTorchServe({ dir, torchserve, resnet, durationS, smoke = false, results, log }) {
   const store = await makeArchives(dir, resnet);
   const tsName = `TorchServe ${torchserve.version}`;
   const sides = [
@@ -72,7 +59,7 @@ export async function versusTorchServe({ dir, torchserve, resnet, durationS, res
     const pair = async (label, model, connections, loadOptions = {}) => {
       let before = null;
       for (const { side, proc } of servers) {
-        const row = await served(proc, model, connections, durationS, loadOptions);
+        const row = smoke ? await servedInSmoke(proc, model, connections, durationS, loadOptions, log) : await served(proc, model, connections, durationS, loadOptions);
         await drain(proc, model, loadOptions);
         const scenario = `${side.name}: ${label}`;
         push(before === null ? { scenario, ...row } : withCeiling({ scenario, ...row }, `${tsName} just before`, before));

@@ -25,22 +25,24 @@ describe('autoscaling', () => {
     assert.equal(scaled.status, 200, scaled.text);
     let peak = 1;
     const replies = Promise.all(Array.from({ length: 12 }, () => request('POST', `${lantern.inference}/predictions/slow`, { body: '0.8' })));
-    const watching = (async () => {
-      for (let i = 0; i < 100; i++) {
+    await waitFor(
+      'scale up to max (3 workers)',
+      async () => {
         const { count } = await workerCount(lantern);
         peak = Math.max(peak, count);
         lanterns.seen(lantern.pids('slow'));
-        if (count === 3) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+        return count >= 3;
+      },
+      15_000,
+      100,
+    );
     for (const reply of await replies) assert.equal(reply.status, 200, reply.text);
-    await watching;
-    assert.equal(peak, 3, 'scaled up to max');
+    assert.equal(peak, 3, 'scaled up to max, not beyond');
     const described = await workerCount(lantern);
     assert.deepEqual([described.min, described.max], [1, 3]);
     // Idle: back to min, one worker per idle period.
     await waitFor('scale down to min', async () => (await workerCount(lantern)).count === 1, 20_000, 200);
+    // Staying at min is shown only by time passing: longer than one idle period (2 s) more.
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal((await workerCount(lantern)).count, 1);
   });

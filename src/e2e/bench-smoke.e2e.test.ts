@@ -1,4 +1,6 @@
-// The benchmark is never a timed assertion; CI only checks that `npm run bench` still works.
+// The benchmark is never a timed assertion; CI only checks that `npm run bench` still works: every
+// scenario has its row, and each served row answered at least one request, without an error, with
+// ordered percentiles. How fast is not checked: other jobs share the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -18,6 +20,19 @@ const installed = (file: string): Promise<boolean> =>
   );
 
 type Row = Record<string, unknown> & { scenario: string };
+
+/** A failure names the row and shows the end of its server's log (which the smoke run attaches). */
+function checkServedRow(r: Row): void {
+  const problems: string[] = [];
+  if (!((r.responses2xx as number) > 0)) problems.push(r.retriedOverS === undefined ? 'served nothing' : `served nothing, also over ${String(r.retriedOverS)} s`);
+  if (r.non2xx !== 0) problems.push(`${String(r.non2xx)} non-2xx answers`);
+  if (r.errors !== 0) problems.push(`${String(r.errors)} errors or timeouts`);
+  const [p50, p90, p99] = [r.p50Ms as number, r.p90Ms as number, r.p99Ms as number];
+  if (!(p50 > 0 && p50 <= p90 && p90 <= p99)) problems.push(`latency percentiles ${String(p50)} / ${String(p90)} / ${String(p99)} ms`);
+  if (problems.length > 0) {
+    assert.fail(`${r.scenario}: ${problems.join('; ')}\n---- end of the server's log ----\n${typeof r.serverLogTail === 'string' ? r.serverLogTail : '(not attached)'}\n----`);
+  }
+}
 
 test('the benchmark runs in smoke mode and writes a report for every scenario', async () => {
   const out = await mkdtemp(path.join(os.tmpdir(), 'lantern-bench-smoke-'));
@@ -43,20 +58,11 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
       assert.ok(pairs.length === (resnet.length > 0 ? 6 : 4), `Lantern rows beside TorchServe's:\n${pairs.join('\n')}`);
       assert.equal(versus.filter((r) => typeof r.coldStartMs === 'number').length, 2, 'a cold start for each server');
       assert.equal(versus.filter((r) => typeof r.scaleMs === 'number').length, 2, 'register + scale for each server');
-      for (const r of versus.filter((row) => row.requestsPerSec !== undefined)) {
-        assert.ok((r.requestsPerSec as number) > 0 && r.non2xx === 0 && r.errors === 0, `${r.scenario}: ${String(r.requestsPerSec)} req/s, ${String(r.non2xx)} non-2xx`);
-      }
+      for (const r of versus.filter((row) => row.responses2xx !== undefined)) checkServedRow(r);
     } else {
       assert.ok(report.skipped.some((s) => s.startsWith('torchserve')), 'TorchServe neither measured nor skipped with a reason');
     }
-    for (const r of served) {
-      assert.ok((r.requestsPerSec as number) > 0, `${r.scenario} served nothing`);
-      assert.equal(r.non2xx, 0, `${r.scenario} had non-2xx answers`);
-      assert.ok((r.ratioToCeiling as number) > 0, `${r.scenario} has no ratio to its ceiling`);
-      assert.ok((r.serverRssBytes as number) > 0 && (r.workerRssBytes as number) > 0, `${r.scenario} has no memory figures`);
-      const [p50, p90, p99] = [r.p50Ms as number, r.p90Ms as number, r.p99Ms as number];
-      assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99, `${r.scenario}: latency percentiles ${String(p50)} / ${String(p90)} / ${String(p99)} ms`);
-    }
+    for (const r of served) checkServedRow(r);
     const roundTrips = report.results.filter((r) => typeof r.perRequestUs === 'number' && (r.perRequestUs as number) > 0 && r.ceiling !== undefined);
     assert.equal(roundTrips.length, 2, 'a round trip for the python and the node worker, each beside its socket ping-pong floor');
     for (const r of report.results.filter((row) => row.group === 'roundtrip')) {

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expectError, lanternPerTest, marBytes, pidAlive, request, waitAllDead, type Reply, type MarSpec } from './harness.js';
+import { expectError, lanternPerTest, marBytes, pidAlive, request, waitAllDead, waitFor, type Reply, type MarSpec } from './harness.js';
 import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-process.js';
+import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued, waitForReceived } from './observed-state.js';
 
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
 
@@ -18,12 +19,14 @@ describe('graceful stop', () => {
   const lanterns = lanternPerTest({ afterEach });
 
   it('lets queued and in-flight requests finish and refuses new ones', async () => {
-    const lantern = await lanterns.start({ archives: [SLOW] });
+    const lantern = await lanterns.start({ archives: [SLOW], properties: ['metrics_mode=prometheus'] });
     assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
     const pids = lantern.pids('slow');
     lanterns.seen(pids);
     const inFlight = [0, 1, 2].map(() => request('POST', `${lantern.inference}/predictions/slow`, { body: '0.7' }));
-    await new Promise((r) => setTimeout(r, 300));
+    // The stop begins with one request in the worker and the others received.
+    await waitForReceived(lantern, 3);
+    await waitForLine(lantern.logs, 'slow_handler: sleeping 0.7');
     const closing = lantern.server.close();
     const late = await settle(request('POST', `${lantern.inference}/predictions/slow`, { body: '0' }));
     // A new connection is refused; a request on a connection that was already open gets 503.
@@ -34,11 +37,12 @@ describe('graceful stop', () => {
   });
 
   it('answers what is left at the deadline with explicit errors', async () => {
-    const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1'] });
+    const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1', 'metrics_mode=prometheus'] });
     assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
     lanterns.seen(lantern.pids('slow'));
     const inFlight = [0, 1, 2].map(() => request('POST', `${lantern.inference}/predictions/slow`, { body: '5' }));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForReceived(lantern, 3);
+    await waitForLine(lantern.logs, 'slow_handler: sleeping 5');
     const startedMs = Date.now();
     await lantern.server.close();
     assert.ok(Date.now() - startedMs < 4500, 'the stop did not wait for the slow requests');
@@ -51,16 +55,26 @@ describe('graceful stop', () => {
     const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1'] });
     assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
     lanterns.seen(lantern.pids('slow'));
-    // While the first request runs the other two queue up; when it ends, the second is sent and the
-    // third goes right behind it into the worker's socket (pipelining).
-    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: '0.6' });
-    await new Promise((r) => setTimeout(r, 200));
-    const rest = [request('POST', `${lantern.inference}/predictions/slow`, { body: '5' }), request('POST', `${lantern.inference}/predictions/slow`, { body: '5' })];
+    // While the first request holds the worker the other two queue up; when it ends, the second is
+    // sent and the third goes right behind it into the worker's socket (pipelining).
+    const hold = holdFile(lantern, 'first');
+    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: hold.body });
+    await waitForLine(lantern.logs, 'slow_handler: holding until');
+    const second = request('POST', `${lantern.inference}/predictions/slow`, { body: '5' });
+    await waitForQueued(lantern, 'slow', 1);
+    const third = request('POST', `${lantern.inference}/predictions/slow`, { body: '4' });
+    await waitForQueued(lantern, 'slow', 2);
+    await hold.release();
     assert.equal((await first).status, 200);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForLine(lantern.logs, 'slow_handler: sleeping 5');
+    assert.equal(await queuedRequests(lantern, 'slow'), 0, 'the third request left the queue with the second, into the busy worker');
     await lantern.server.close();
-    const errors = (await Promise.all(rest)).map((r) => `${r.status} ${r.json<{ message: string }>().message}`).sort();
-    assert.deepEqual(errors, ['500 Worker died.', '503 Server is shutting down']);
+    const replies = await Promise.all([second, third]);
+    assert.deepEqual(
+      replies.map((r) => `${r.status} ${r.json<{ message: string }>().message}`),
+      ['500 Worker died.', '503 Server is shutting down'],
+    );
+    assert.equal(countLines(lantern.logs, 'slow_handler: sleeping 4'), 0, 'the third request never started');
   });
 
   it('stops on SIGTERM after the request in flight is answered and exits with 0', async () => {
@@ -75,7 +89,7 @@ describe('graceful stop', () => {
         const inference = listenerUrl(p, 'Inference');
         await waitForPing(inference);
         const reply = request('POST', `${inference}/predictions/slow`, { body: '1' });
-        await new Promise((r) => setTimeout(r, 300));
+        await waitForLine(p.output, 'slow_handler: sleeping 1');
         p.signal('SIGTERM');
         const answered = await reply;
         assert.equal(answered.status, 200, answered.text);
@@ -109,7 +123,7 @@ describe('graceful stop', () => {
         assert.equal(pids.length, 2);
         // One worker sleeps in its handler for a minute, the other is idle.
         void settle(request('POST', `${listening('Inference')}/predictions/slow`, { body: '60' }));
-        await new Promise((r) => setTimeout(r, 500));
+        await waitForLine(p.output, 'slow_handler: sleeping 60');
         p.signal('SIGKILL');
         await p.exited;
         await waitAllDead(pids, 10_000);
@@ -125,9 +139,5 @@ describe('graceful stop', () => {
 });
 
 async function waitForPing(inference: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await request('GET', `${inference}/ping`)).status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('workers never became ready');
+  await waitFor('the workers to be ready (/ping 200)', async () => (await request('GET', `${inference}/ping`)).status === 200, 30_000, 100);
 }

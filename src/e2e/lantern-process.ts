@@ -32,8 +32,17 @@ export function startLanternProcess(cwd: string, args: readonly string[], env: R
   });
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
+    // A chunk may end inside a line: it is kept until its newline so that tests find whole lines.
+    let partial = '';
     stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => output.push(...chunk.split('\n').filter((l) => l.length > 0)));
+    stream?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      output.push(...lines.filter((l) => l.length > 0));
+    });
+    stream?.on('end', () => {
+      if (partial.length > 0) output.push(partial);
+    });
   }
   let exitedValue: number | string | null = null;
   const exited = new Promise<number | string>((resolve) => {

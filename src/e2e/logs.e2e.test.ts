@@ -62,7 +62,8 @@ describe('log files', () => {
 
   it('keeps access, model, server and metrics logs through a worker crash, without tokens or bodies', async () => {
     let token = '';
-    const dir = await runServer(await tempDir(), ['metric_time_interval=1'], async ({ inference, keys }) => {
+    const tmp = await tempDir();
+    const dir = await runServer(tmp, ['metric_time_interval=1'], async ({ inference, keys }) => {
       token = keys.inference?.key ?? '';
       const auth = { authorization: `Bearer ${token}` };
       for (let i = 0; i < 3; i++) {
@@ -73,7 +74,8 @@ describe('log files', () => {
       assert.ok(crash.status >= 500, `the crash is answered with an error (${crash.status})`);
       await waitFor('the restarted worker', async () => (await request('POST', `${inference}/predictions/m`, { body: 'x', headers: auth })).status === 200, 30_000, 300);
       // At least one periodic host reading after the first one at start.
-      await new Promise((r) => setTimeout(r, 1200));
+      const tsMetrics = path.join(tmp, 'logs', 'ts_metrics.log');
+      await waitFor('a second host reading in ts_metrics.log', async () => (await readFile(tsMetrics, 'utf8')).split('\n').filter((l) => l.includes(' - CPUUtilization.Percent:')).length >= 2);
     });
     assert.ok(token.length > 0);
 

@@ -13,6 +13,7 @@ import {
   type Lantern,
   type MarSpec,
 } from './harness.js';
+import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued } from './observed-state.js';
 
 const BATCH: MarSpec = { file: 'batch.mar', handler: 'batch_handler.py', modelName: 'batch' };
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
@@ -110,7 +111,7 @@ describe('workers', () => {
 
     const crashed = request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
     // Queued behind the crash: not lost, served by the restarted worker.
-    await new Promise((r) => setTimeout(r, 100));
+    await waitForLine(lantern.logs, 'crash_handler: exiting');
     const queued = request('POST', `${lantern.inference}/predictions/crash`, { body: 'ok' });
     expectError(await crashed, 500, 'InternalServerException', 'Worker died.');
     await waitAllDead([before.pid]);
@@ -127,22 +128,32 @@ describe('workers', () => {
     assert.equal(again.json<{ pid: number }>().pid, after.pid);
   });
 
-  it('serves a batch that waited behind a crash in the worker (pipelined) with the restarted worker', async () => {
-    const { lantern, before } = await withOneWorker(CRASH);
-    // While the worker sleeps, "crash" and "ok" queue up; "crash" is sent when the sleep ends and
-    // "ok" right behind it, so it is in the dying worker's socket, never started.
-    const sleeping = request('POST', `${lantern.inference}/predictions/crash`, { body: 'sleep' });
-    await new Promise((r) => setTimeout(r, 100));
-    const crashed = request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
-    await new Promise((r) => setTimeout(r, 50));
-    const behind = request('POST', `${lantern.inference}/predictions/crash`, { body: 'ok' });
-    assert.equal((await sleeping).status, 200);
-    expectError(await crashed, 500, 'InternalServerException', 'Worker died.');
+  it('serves a batch that waited in a killed worker behind the running one (pipelined) with the restarted worker', async () => {
+    const { lantern, before } = await withOneWorker(SLOW);
+    // While the first request holds the worker, two more queue up; when it ends, the second is sent
+    // and the third right behind it into the worker's socket, where it waits, never started.
+    const hold = holdFile(lantern, 'first');
+    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: hold.body });
+    await waitForLine(lantern.logs, 'slow_handler: holding until');
+    const running = request('POST', `${lantern.inference}/predictions/slow`, { body: '30' });
+    await waitForQueued(lantern, 'slow', 1);
+    const behind = request('POST', `${lantern.inference}/predictions/slow`, { body: '0' });
+    await waitForQueued(lantern, 'slow', 2);
+    await hold.release();
+    assert.equal((await first).status, 200);
+    await waitForLine(lantern.logs, 'slow_handler: sleeping 30');
+    assert.equal(await queuedRequests(lantern, 'slow'), 0, 'the third request left the queue with the second, into the busy worker');
+
+    // Killed as the OOM killer would: TorchServe answers that with 507.
+    process.kill(before.pid, 'SIGKILL');
+    expectError(await running, 507, 'InternalServerException', 'Worker died.');
+    // The request that waited in the dead worker's socket goes back to the queue, not to the client as an error.
     const reply = await behind;
     assert.equal(reply.status, 200, reply.text);
     const servedBy = reply.json<{ pid: number }>().pid;
     assert.notEqual(servedBy, before.pid);
     lanterns.seen([servedBy]);
+    assert.equal(countLines(lantern.logs, 'slow_handler: sleeping 0.0'), 1, 'the third request ran once, in the restarted worker');
   });
 
   it('answers 500 when the worker exceeds response_timeout, then recovers', async () => {
