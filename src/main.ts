@@ -165,11 +165,21 @@ export async function startServer(config: Config, environment: ServerEnvironment
     },
     metrics,
   );
+  const snapshots =
+    options.snapshots === false
+      ? null
+      : new SnapshotWriter({
+          store: new SnapshotStore(snapshotDir(environment.env, environment.cwd), SNAPSHOTS_KEPT),
+          state: () => ({ properties: snapshotProperties(config, modelStore, options), models: snapshotVersions(registry) }),
+          clock,
+          log: (message, cause) => logger.error(message, cause),
+        });
   const inference = new InferenceService(registry, clock, metrics);
   const management = new ManagementService(registry, host, inference, clock, {
     modelApiEnabled: config.enable_model_api,
     unregisterTimeoutMs: config.unregister_model_timeout * 1000,
     defaultWorkersPerModel: config.default_workers_per_model,
+    ...(snapshots === null ? {} : { persisted: () => snapshots.settled() }),
     log: (line) => logger.warn(line),
   });
   const auth = config.disable_token_authorization
@@ -220,16 +230,6 @@ export async function startServer(config: Config, environment: ServerEnvironment
   };
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
-
-  const snapshots =
-    options.snapshots === false
-      ? null
-      : new SnapshotWriter({
-          store: new SnapshotStore(snapshotDir(environment.env, environment.cwd), SNAPSHOTS_KEPT),
-          state: () => ({ properties: snapshotProperties(config, modelStore, options), models: snapshotVersions(registry) }),
-          clock,
-          log: (message, cause) => logger.error(message, cause),
-        });
 
   let closed: Promise<void> | null = null;
   /**

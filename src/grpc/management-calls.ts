@@ -115,7 +115,7 @@ export function managementCalls(deps: ManagementCallDeps): UntypedServiceImpleme
       return outcome.message;
     }),
 
-    SetDefault: unary<ModelVersionRequest>(logError, (req) => management.setDefault(req.model_name, req.model_version).message),
+    SetDefault: unary<ModelVersionRequest>(logError, async (req) => (await management.setDefault(req.model_name, req.model_version)).message),
 
     UnregisterModel: unary<ModelVersionRequest>(logError, async (req) => {
       const outcome = await whenModelApiEnabled(() => management.unregister(req.model_name, given(req.model_version)));

@@ -173,7 +173,7 @@ export function managementRoutes(deps: ManagementRouteDeps): Route[] {
       operations: {
         PUT: {
           summary: 'Make a version the default',
-          handler: (ex) => sendOutcome(ex, management.setDefault(ex.params.model_name as string, versionOf(ex))),
+          handler: async (ex) => sendOutcome(ex, await management.setDefault(ex.params.model_name as string, versionOf(ex))),
         },
         // TorchServe's segment counting makes these act on the default version (spec §13.4).
         GET: { summary: 'Describe the default version', handler: (ex) => describe(ex, null) },

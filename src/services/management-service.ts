@@ -58,6 +58,11 @@ export interface CustomizedDescription {
 export interface ManagementOptions {
   readonly modelApiEnabled: boolean;
   readonly unregisterTimeoutMs: number;
+  /**
+   * Resolves once every change made so far is durable (the snapshot recording it is written and
+   * synced), so that an answered change survives a crash. Absent when snapshots are off.
+   */
+  readonly persisted?: () => Promise<void>;
   /** Initial workers of a registration that names none (default_workers_per_model), for every edge. */
   readonly defaultWorkersPerModel: number;
   readonly log: (line: string) => void;
@@ -89,6 +94,7 @@ export class ManagementService {
     });
     const { min, max } = model.workers;
     if (min <= 0) {
+      await this.persisted();
       return {
         kind: 'done',
         message: `Model "${model.name}" Version: ${model.version} registered with 0 initial workers. Use scale workers API to add workers for the model.`,
@@ -97,6 +103,7 @@ export class ManagementService {
     const scaling = model.pool.scale(min, max);
     if (!params.synchronous) {
       scaling.catch((err: unknown) => this.options.log(`Workers of ${model.name} ${model.version} failed to start: ${String(err)}`));
+      await this.persisted();
       return { kind: 'accepted', message: PROCESSING };
     }
     try {
@@ -106,6 +113,7 @@ export class ManagementService {
       await this.removeVersion(model);
       throw err;
     }
+    await this.persisted();
     return { kind: 'done', message: `Model "${model.name}" Version: ${model.version} registered with ${min} initial workers` };
   }
 
@@ -120,9 +128,11 @@ export class ManagementService {
     const scaling = model.pool.scale(min, max);
     if (!params.synchronous) {
       scaling.catch((err: unknown) => this.options.log(`Scaling ${model.name} ${model.version} failed: ${String(err)}`));
+      await this.persisted();
       return { kind: 'accepted', message: PROCESSING };
     }
     await scaling;
+    await this.persisted();
     const suffix = params.versionInPath && params.version !== null ? `, version: ${params.version}` : '';
     return { kind: 'done', message: `Workers scaled to ${min} for model: ${model.name}${suffix}` };
   }
@@ -160,7 +170,12 @@ export class ManagementService {
     const v = this.registry.checkRemovable(name, version ?? undefined);
     const model = this.registry.get(name, v);
     await this.removeVersion(model);
+    await this.persisted();
     return { kind: 'done', message: `Model "${name}" unregistered` };
+  }
+
+  private persisted(): Promise<void> {
+    return this.options.persisted?.() ?? Promise.resolve();
   }
 
   list(limitParam: number | null, tokenParam: number | null): ListResult {
@@ -184,8 +199,9 @@ export class ManagementService {
     }
   }
 
-  setDefault(name: string, version: string): StatusOutcome {
+  async setDefault(name: string, version: string): Promise<StatusOutcome> {
     this.registry.setDefault(name, version);
+    await this.persisted();
     return { kind: 'done', message: `Default version successfully updated for model "${name}" to "${version}"` };
   }
 

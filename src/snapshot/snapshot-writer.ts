@@ -42,6 +42,14 @@ export class SnapshotWriter {
     return this.enqueue(kind);
   }
 
+  /**
+   * Resolves once the writes queued so far are done: a change announced before this call is then
+   * on disk (temporary file, fsync, rename, fsync of the folder). Never rejects.
+   */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
   /** Stops following changes and waits for queued writes. Idempotent. */
   async close(): Promise<void> {
     this.source?.off('change', this.onChange);
