@@ -36,19 +36,21 @@ def decode_input_enabled() -> bool:
     return os.environ.get("TS_DECODE_INPUT_REQUEST", "true").strip().lower() != "false"
 
 
-def decode_value(content_type: str, value: bytes, decode: bool = True):
+def decode_value(content_type: str, value: bytes | bytearray, decode: bool = True):
     """One parameter value as the handler sees it."""
+    # The codec gives each value a bytearray of its own: the handler's raw input, not copied again.
+    raw = value if isinstance(value, bytearray) else bytearray(value)
     if decode and content_type == "application/json":
         try:
-            return json.loads(value)
+            return json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            return bytearray(value)
+            return raw
     if decode and content_type and content_type.startswith("text"):
         try:
-            return bytes(value).decode("utf-8")
+            return raw.decode("utf-8")
         except UnicodeDecodeError:
-            return bytearray(value)
-    return bytearray(value)
+            return raw
+    return raw
 
 
 def prepare_batch(requests: list[InferenceRequest], decode: bool | None = None):
@@ -73,8 +75,10 @@ def prepare_batch(requests: list[InferenceRequest], decode: bool | None = None):
 
 
 def encode_body(value) -> bytes:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value  # framed as it is, without a copy
+    if isinstance(value, memoryview):
+        return value.tobytes()
     if isinstance(value, str):
         return value.encode("utf-8")
     torch = sys.modules.get("torch")  # a tensor can only exist if torch was imported

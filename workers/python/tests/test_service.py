@@ -300,8 +300,8 @@ class FakeConnection:
     def __init__(self):
         self.payloads = []
 
-    def send_payload(self, payload):
-        self.payloads.append(payload)
+    def send(self, *parts):
+        self.payloads.append(b"".join(parts))
 
 
 def test_streaming_unit_and_reset_between_batches():

@@ -72,6 +72,7 @@ class Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = parent
         self.sock.settimeout(TIMEOUT)
+        self.reader = codec.FrameReader(self.sock)
         child_fd = child.fileno()
         full_env = dict(os.environ)
         full_env["PYTHONPATH"] = os.pathsep.join([str(model_dir), WORKERS_PYTHON])
@@ -94,11 +95,11 @@ class Worker:
 
     def load(self, handler, name="m", batch_size=2, model_path=None):
         self.send(codec.encode_load(LoadMessage(name, model_path or os.getcwd(), batch_size, handler, -1, "", True)))
-        return codec.decode_load_reply(codec.read_frame(self.sock))
+        return codec.decode_load_reply(self.reader.read_payload())
 
     def infer(self, requests):
         self.send(codec.encode_inference(InferenceMessage(requests)))
-        return codec.decode_infer_reply(codec.read_frame(self.sock))
+        return codec.decode_infer_reply(self.reader.read_payload())
 
     def finish(self):
         self.sock.close()
@@ -174,7 +175,7 @@ def test_streaming_replies(spawn, model_dir):
     w = spawn()
     assert w.load("stream_handler.py", model_path=str(model_dir)).code == 200
     w.send(codec.encode_inference(InferenceMessage(two_requests())))
-    replies = [codec.decode_infer_reply(codec.read_frame(w.sock)) for _ in range(3)]
+    replies = [codec.decode_infer_reply(w.reader.read_payload()) for _ in range(3)]
     for i in range(2):
         assert replies[i].code == 200 and replies[i].message == "Intermediate Prediction success"
         assert [(r.request_id, r.body, r.headers) for r in replies[i].responses] == [
@@ -236,7 +237,7 @@ def test_failed_load_replies_then_exits_1(spawn, model_dir, handler, source, cod
     reply = w.load(handler, model_path=str(model_dir))
     assert reply.code == code and fragment in reply.message
     assert w.proc.wait(timeout=TIMEOUT) == 1
-    assert codec.read_frame(w.sock) is None
+    assert w.reader.read_payload() is None
 
 
 def test_sigterm_exits_0(spawn, model_dir):
