@@ -25,7 +25,7 @@ from .codec import (
 from .context import Context, read_manifest, read_model_yaml_config
 from .loader import load_entry_point
 from .metrics import MetricsCache, defer_lines, flush_deferred_lines, take_deferred_lines
-from .service import Service, error_reply
+from .service import Service, error_reply, map_exception
 
 SOCKET_FD = 3
 
@@ -136,17 +136,23 @@ def serve(connection: Connection) -> int:
 
 
 def serve_batch(connection: Connection, service: Service | None, msg: InferenceMessage) -> None:
+    ids = [r.request_id for r in msg.requests]
     if service is None:
-        reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
+        reply = error_reply(503, "Model not loaded", ids)
     else:
-        reply = service.predict(msg.requests)
+        try:
+            reply = service.predict(msg.requests)
+        except Exception as e:  # noqa: BLE001 — handler code outside predict's own net (stopping
+            # criteria, header values' __str__) fails its batch, not the worker and later batches
+            traceback.print_exc(file=sys.stderr)
+            reply = error_reply(*map_exception(e), ids)
     metric_lines = take_deferred_lines()
     reply.metric_lines = metric_lines
     try:
         parts = encode_infer_reply_parts(reply)
     except Exception as e:  # noqa: BLE001
         traceback.print_exc(file=sys.stderr)
-        failed = error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
+        failed = error_reply(503, f"Invalid response fields: {e}", ids)
         failed.metric_lines = metric_lines
         parts = encode_infer_reply_parts(failed)
     connection.send(*parts)

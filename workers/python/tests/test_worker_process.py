@@ -99,7 +99,9 @@ class Worker:
 
     def infer(self, requests):
         self.send(codec.encode_inference(InferenceMessage(requests)))
-        return codec.decode_infer_reply(self.reader.read_payload())
+        payload = self.reader.read_payload()
+        assert payload is not None, "the worker closed its socket instead of replying"
+        return codec.decode_infer_reply(payload)
 
     def finish(self):
         self.sock.close()
@@ -113,8 +115,22 @@ class Worker:
         self.sock.close()
 
 
+TYPE_HANDLER = """
+def handle(data, context):
+    if data is None:
+        return None
+    if context.get_request_header(0, "echo") == "str":
+        return [row["body"]["s"] for row in data]
+    # The context keeps stopping_criteria between batches: set it every time.
+    raises = context.get_request_header(0, "criteria") == "raises"
+    context.stopping_criteria = [lambda out: 1 / 0 for _ in data] if raises else None
+    return [type(row["body"]).__name__ for row in data]
+"""
+
+
 @pytest.fixture
 def model_dir(tmp_path):
+    (tmp_path / "type_handler.py").write_text(textwrap.dedent(TYPE_HANDLER))
     (tmp_path / "my_handler.py").write_text(textwrap.dedent(HANDLER))
     (tmp_path / "stream_handler.py").write_text(textwrap.dedent(STREAM_HANDLER))
     (tmp_path / "class_handler.py").write_text(textwrap.dedent(CLASS_HANDLER))
@@ -256,3 +272,26 @@ def test_protocol_error_exits_1(spawn):
     w = spawn()
     w.send(codec.frame(b"Zjunk"))
     assert w.proc.wait(timeout=TIMEOUT) == 1
+
+
+def test_hostile_bodies_fail_no_worker(spawn, model_dir):
+    w = spawn()
+    assert w.load("type_handler.py", model_path=str(model_dir)).code == 200
+    deep = b"[" * 50_000 + b"]" * 50_000
+    reply = w.infer([
+        InferenceRequest("deep", [], [Parameter("body", "application/json", deep)]),
+        InferenceRequest("fine", [], [Parameter("body", "application/json", b"[1]")]),
+    ])
+    assert reply.code == 200, reply.message
+    assert [r.body for r in reply.responses] == [b"bytearray", b"list"]
+    # A lone surrogate decodes from JSON but cannot be sent back as UTF-8: that batch fails alone.
+    surrogate = InferenceRequest("s", [("echo", "str")], [Parameter("body", "application/json", b'{"s": "\\ud800"}')])
+    reply = w.infer([surrogate])
+    assert (reply.code, reply.message) == (503, "Unsupported model output data type.")
+    # Handler code that runs after the handler returns fails its batch too, not the worker.
+    reply = w.infer([InferenceRequest("c", [("criteria", "raises")], [Parameter("body", "", b"x")])])
+    assert (reply.code, reply.message) == (503, "Prediction failed")
+    assert w.proc.poll() is None
+    reply = w.infer([InferenceRequest("after", [], [Parameter("body", "", b"x")])])
+    assert [r.body for r in reply.responses] == [b"bytearray"]
+    assert w.finish()[0] == 0
