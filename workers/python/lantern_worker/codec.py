@@ -15,8 +15,8 @@ END = -1
 CMD_LOAD = 0x4C
 CMD_INFER = 0x49
 DEFAULT_MAX_FRAME = 0x7FFFFFFF
-# Not more than 64 KiB at a time: above malloc's mmap threshold (128 KiB) a bigger staging buffer
-# would be mapped per reader, and one small frame fits in one receive anyway.
+# FrameReader's fixed buffer: a usual frame (headers and a small body) arrives in one receive, and a
+# value that does not fit is received into its own bytearray instead of through this buffer.
 STAGING_BYTES = 1 << 16
 
 _INT = struct.Struct(">i")
