@@ -2,20 +2,26 @@
 
 A frame is a uint32 big-endian payload length followed by the payload. Inside a payload every
 integer is a big-endian signed int32, a string is an int32 byte length plus UTF-8 bytes, a bool is
-one byte and lists end with int32 -1. Everything here is pure except ``read_frame``/``write_frame``.
+one byte and lists end with int32 -1. Everything here is pure except ``FrameReader`` and
+``FrameWriter``, the one reader and the one writer of frames on the worker's socket.
 """
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass, field
 
 END = -1
 CMD_LOAD = 0x4C
 CMD_INFER = 0x49
 DEFAULT_MAX_FRAME = 0x7FFFFFFF
+# FrameReader's fixed buffer: a usual frame (headers and a small body) arrives in one receive, and a
+# value that does not fit is received into its own bytearray instead of through this buffer.
+STAGING_BYTES = 1 << 16
 
 _INT = struct.Struct(">i")
 _UINT = struct.Struct(">I")
+_unpack_int = _INT.unpack_from
 
 
 class ProtocolError(Exception):
@@ -41,7 +47,8 @@ class LoadMessage:
 class Parameter:
     name: str
     content_type: str  # "" = none
-    value: bytes
+    # Decoded frames carry a bytearray of their own (the handler's raw input, as in TorchServe).
+    value: bytes | bytearray
 
 
 @dataclass
@@ -69,7 +76,7 @@ class ResponseEntry:
     status: int = 200
     reason: str = ""
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    body: bytes | bytearray = b""
 
 
 @dataclass
@@ -82,12 +89,13 @@ class InferReply:
 
 
 # ---------------------------------------------------------------------------------------------
-# Writing
+# Writing: payloads are built as lists of parts (bodies included as they are) and joined once,
+# with the length prefix, by ``frame``.
 
 
 class _Writer:
     def __init__(self) -> None:
-        self.parts: list[bytes] = []
+        self.parts: list[bytes | bytearray] = []
 
     def byte(self, value: int) -> "_Writer":
         self.parts.append(bytes((value,)))
@@ -98,8 +106,10 @@ class _Writer:
         return self
 
     def bytes(self, value: bytes | bytearray | memoryview) -> "_Writer":
+        if isinstance(value, memoryview):
+            value = value.tobytes()  # len() of a memoryview counts items, not bytes
         self.int(len(value))
-        self.parts.append(bytes(value))
+        self.parts.append(value)
         return self
 
     def str(self, value: str | None) -> "_Writer":
@@ -113,33 +123,22 @@ class _Writer:
             self.str(name).str(value)
         return self
 
-    def payload(self) -> bytes:
-        return b"".join(self.parts)
 
-
-def frame(payload: bytes) -> bytes:
-    """Wraps a payload in its length prefix."""
-    if not payload:
+def frame(*parts: bytes | bytearray) -> bytes:
+    """The length prefix and the payload's parts, joined in one copy."""
+    size = sum(map(len, parts))
+    if size == 0:
         raise ProtocolError("Empty payload")
-    return _UINT.pack(len(payload)) + payload
+    return b"".join((_UINT.pack(size), *parts))
 
 
-def encode_load_payload(msg: LoadMessage) -> bytes:
-    return (
-        _Writer()
-        .byte(CMD_LOAD)
-        .str(msg.model_name)
-        .str(msg.model_path)
-        .int(msg.batch_size)
-        .str(msg.handler)
-        .int(msg.gpu_id)
-        .str(msg.envelope)
-        .bool(msg.limit_max_image_pixels)
-        .payload()
-    )
+def encode_load_parts(msg: LoadMessage) -> list:
+    w = _Writer().byte(CMD_LOAD).str(msg.model_name).str(msg.model_path).int(msg.batch_size)
+    w.str(msg.handler).int(msg.gpu_id).str(msg.envelope).bool(msg.limit_max_image_pixels)
+    return w.parts
 
 
-def encode_inference_payload(msg: InferenceMessage | list[InferenceRequest]) -> bytes:
+def encode_inference_parts(msg: InferenceMessage | list[InferenceRequest]) -> list:
     requests = msg.requests if isinstance(msg, InferenceMessage) else msg
     w = _Writer().byte(CMD_INFER)
     for req in requests:
@@ -147,17 +146,17 @@ def encode_inference_payload(msg: InferenceMessage | list[InferenceRequest]) -> 
         for p in req.parameters:
             w.str(p.name).str(p.content_type).bytes(p.value)
         w.int(END)
-    return w.int(END).payload()
+    return w.int(END).parts
 
 
-def encode_load_reply_payload(reply: LoadReply) -> bytes:
-    return _Writer().int(reply.code).str(reply.message).int(END).payload()
+def encode_load_reply_parts(reply: LoadReply) -> list:
+    return _Writer().int(reply.code).str(reply.message).int(END).parts
 
 
-def encode_infer_reply_payload(reply: InferReply) -> bytes:
+def encode_infer_reply_parts(reply: InferReply) -> list:
     # Sent once per batch: built with local functions rather than _Writer's chained methods.
     pack = _INT.pack
-    parts: list[bytes] = []
+    parts: list = []
     add = parts.append
 
     def text(value: str | None) -> None:
@@ -178,266 +177,297 @@ def encode_infer_reply_payload(reply: InferReply) -> bytes:
             text(name)
             text(value)
         body = r.body
+        if isinstance(body, memoryview):
+            body = body.tobytes()
         add(pack(len(body)))
-        add(bytes(body))
+        add(body)
     add(pack(END))
     # After the responses: the batch's metric lines, one string, empty when there are none.
     text("\n".join(reply.metric_lines))
-    return b"".join(parts)
+    return parts
+
+
+def encode_load_payload(msg: LoadMessage) -> bytes:
+    return b"".join(encode_load_parts(msg))
+
+
+def encode_inference_payload(msg: InferenceMessage | list[InferenceRequest]) -> bytes:
+    return b"".join(encode_inference_parts(msg))
+
+
+def encode_load_reply_payload(reply: LoadReply) -> bytes:
+    return b"".join(encode_load_reply_parts(reply))
+
+
+def encode_infer_reply_payload(reply: InferReply) -> bytes:
+    return b"".join(encode_infer_reply_parts(reply))
 
 
 def encode_load(msg: LoadMessage) -> bytes:
-    return frame(encode_load_payload(msg))
+    return frame(*encode_load_parts(msg))
 
 
 def encode_inference(msg: InferenceMessage | list[InferenceRequest]) -> bytes:
-    return frame(encode_inference_payload(msg))
+    return frame(*encode_inference_parts(msg))
 
 
 def encode_load_reply(reply: LoadReply) -> bytes:
-    return frame(encode_load_reply_payload(reply))
+    return frame(*encode_load_reply_parts(reply))
 
 
 def encode_infer_reply(reply: InferReply) -> bytes:
-    return frame(encode_infer_reply_payload(reply))
+    return frame(*encode_infer_reply_parts(reply))
+
+
+class FrameWriter:
+    """Writes whole frames to a socket under a lock: streaming handlers may write from other threads."""
+
+    def __init__(self, sock) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def write(self, *parts: bytes | bytearray) -> None:
+        data = frame(*parts)
+        with self._lock:
+            self._sock.sendall(data)
 
 
 # ---------------------------------------------------------------------------------------------
 # Reading
 
 
-class _Reader:
-    def __init__(self, payload: bytes | bytearray | memoryview) -> None:
-        self.buf = memoryview(payload)
-        self.pos = 0
+class InMemorySocket:
+    """Bytes already in memory, read through ``recv_into`` as ``FrameReader`` reads a socket."""
 
-    def _need(self, n: int) -> None:
-        if self.pos + n > len(self.buf):
-            raise ProtocolError("Truncated message")
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
 
-    def byte(self) -> int:
-        self._need(1)
-        v = self.buf[self.pos]
-        self.pos += 1
-        return v
-
-    def int(self) -> int:
-        self._need(4)
-        (v,) = _INT.unpack_from(self.buf, self.pos)
-        self.pos += 4
-        return v
-
-    def bytes_of(self, length: int) -> bytes:
-        if length < 0:
-            raise ProtocolError(f"Negative field length: {length}")
-        self._need(length)
-        v = bytes(self.buf[self.pos : self.pos + length])
-        self.pos += length
-        return v
-
-    def bytes(self) -> bytes:
-        return self.bytes_of(self.int())
-
-    def text_of(self, length: int) -> str:
-        raw = self.bytes_of(length)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ProtocolError(f"Invalid UTF-8 in string field: {e}") from None
-
-    def str(self) -> str:
-        return self.text_of(self.int())
-
-    def bool(self) -> bool:
-        return self.byte() != 0
-
-    def pairs_until_end(self) -> list[tuple[str, str]]:
-        out = []
-        while True:
-            n = self.int()
-            if n == END:
-                return out
-            name = self.text_of(n)
-            out.append((name, self.str()))
-
-    def end(self) -> None:
-        if self.pos != len(self.buf):
-            raise ProtocolError(f"{len(self.buf) - self.pos} trailing bytes after message")
-
-
-def decode_to_worker(payload: bytes) -> LoadMessage | InferenceMessage:
-    """Decodes one front-end → worker payload (without its length prefix)."""
-    r = _Reader(payload)
-    cmd = r.byte()
-    if cmd == CMD_LOAD:
-        msg = LoadMessage(
-            model_name=r.str(),
-            model_path=r.str(),
-            batch_size=r.int(),
-            handler=r.str(),
-            gpu_id=r.int(),
-            envelope=r.str(),
-            limit_max_image_pixels=r.bool(),
-        )
-        r.end()
-        return msg
-    if cmd != CMD_INFER:
-        raise ProtocolError(f"Unknown command byte 0x{cmd:02x}")
-    return _decode_inference(bytes(payload))
-
-
-def _decode_inference(buf: bytes) -> InferenceMessage:
-    """The inference message, read with local state only: it is decoded once per batch, so it
-    avoids the per-field method calls of ``_Reader`` (same checks, same errors)."""
-    size = len(buf)
-    unpack = _INT.unpack_from
-    pos = 1
-
-    def length_at(at: int) -> int:
-        if at + 4 > size:
-            raise ProtocolError("Truncated message")
-        return unpack(buf, at)[0]
-
-    def field(at: int, n: int) -> bytes:
-        if n < 0:
-            raise ProtocolError(f"Negative field length: {n}")
-        if at + n > size:
-            raise ProtocolError("Truncated message")
-        return buf[at : at + n]
-
-    def text(at: int, n: int) -> str:
-        try:
-            return field(at, n).decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ProtocolError(f"Invalid UTF-8 in string field: {e}") from None
-
-    requests = []
-    while True:
-        n = length_at(pos)
-        pos += 4
-        if n == END:
-            break
-        req = InferenceRequest(request_id=text(pos, n))
-        pos += n
-        headers = req.headers
-        while True:
-            n = length_at(pos)
-            pos += 4
-            if n == END:
-                break
-            name = text(pos, n)
-            pos += n
-            n = length_at(pos)
-            value = text(pos + 4, n)
-            pos += 4 + n
-            headers.append((name, value))
-        params = req.parameters
-        while True:
-            n = length_at(pos)
-            pos += 4
-            if n == END:
-                break
-            name = text(pos, n)
-            pos += n
-            n = length_at(pos)
-            content_type = text(pos + 4, n)
-            pos += 4 + n
-            n = length_at(pos)
-            value = field(pos + 4, n)
-            pos += 4 + n
-            params.append(Parameter(name, content_type, value))
-        requests.append(req)
-    if pos != size:
-        raise ProtocolError(f"{size - pos} trailing bytes after message")
-    return InferenceMessage(requests)
-
-
-def decode_load_reply(payload: bytes) -> LoadReply:
-    r = _Reader(payload)
-    code = r.int()
-    message = r.str()
-    if r.int() != END:
-        raise ProtocolError("Load reply carries predictions")
-    r.end()
-    return LoadReply(code, message)
-
-
-def decode_infer_reply(payload: bytes) -> InferReply:
-    r = _Reader(payload)
-    reply = InferReply(r.int(), r.str())
-    while True:
-        n = r.int()
-        if n == END:
-            break
-        entry = ResponseEntry(request_id=r.text_of(n))
-        entry.content_type = r.str()
-        entry.status = r.int()
-        entry.reason = r.str()
-        count = r.int()
-        if count < 0:
-            raise ProtocolError(f"Negative header count: {count}")
-        entry.headers = [(r.str(), r.str()) for _ in range(count)]
-        entry.body = r.bytes()
-        reply.responses.append(entry)
-    metrics = r.str()
-    if metrics:
-        reply.metric_lines = metrics.split("\n")
-    r.end()
-    return reply
+    def recv_into(self, buffer, nbytes: int = 0) -> int:
+        n = min(nbytes or len(buffer), len(self._view) - self._pos)
+        buffer[:n] = self._view[self._pos : self._pos + n]
+        self._pos += n
+        return n
 
 
 class FrameReader:
-    """Cuts a byte stream into payloads, incrementally."""
+    """Reads frames from a socket (anything with ``recv_into``), decoding while it receives.
 
-    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    Why it decodes while receiving rather than buffering a whole frame first: a parameter value
+    (a request body) is received straight into the bytearray the handler gets, so a 4 MB body
+    costs the handler's 4 MB and no more. Everything else passes through one fixed staging buffer
+    that usually holds a whole small frame after one receive; bytes past the current frame stay
+    there for the next one.
+    """
+
+    def __init__(self, sock, max_frame: int = DEFAULT_MAX_FRAME, staging_bytes: int = STAGING_BYTES) -> None:
+        self._sock = sock
         self.max_frame = max_frame
-        self._buf = bytearray()
-
-    def feed(self, data: bytes) -> list[bytes]:
-        """Adds received bytes; returns every payload they complete, in order."""
-        self._buf += data
-        out = []
-        while len(self._buf) >= 4:
-            (n,) = _UINT.unpack_from(self._buf, 0)
-            if n == 0:
-                raise ProtocolError("Empty frame")
-            if n > self.max_frame:
-                raise ProtocolError(f"Message size exceed limit: {n}")
-            if len(self._buf) < 4 + n:
-                break
-            out.append(bytes(self._buf[4 : 4 + n]))
-            del self._buf[: 4 + n]
-        return out
+        self._staging = bytearray(staging_bytes)
+        self._view = memoryview(self._staging)
+        self._start = 0  # the first received byte not yet taken
+        self._end = 0  # the end of the received bytes
+        self._left = 0  # the bytes of the current payload not yet taken
 
     @property
     def buffered(self) -> int:
-        return len(self._buf)
+        """Bytes received but not yet taken."""
+        return self._end - self._start
+
+    def read_message(self) -> LoadMessage | InferenceMessage | None:
+        """Blocks for the next front end → worker message; None at a clean end of file."""
+        size = self._begin_frame()
+        return None if size is None else self._read_to_worker(size)
+
+    def read_payload(self) -> bytearray | None:
+        """Blocks for the next payload, whole and undecoded; None at a clean end of file."""
+        size = self._begin_frame()
+        if size is None:
+            return None
+        self._left = size
+        return self._bytearray(size)
+
+    # -- frames and the staging buffer
+
+    def _begin_frame(self) -> int | None:
+        if self._start == self._end and self._receive() == 0:
+            return None
+        self._ensure(4)
+        (n,) = _UINT.unpack_from(self._staging, self._start)
+        self._start += 4
+        if n == 0:
+            raise ProtocolError("Empty frame")
+        if n > self.max_frame:
+            raise ProtocolError(f"Message size exceed limit: {n}")
+        return n
+
+    def _receive(self) -> int:
+        """Receives more bytes after those held, moving those to the front of the staging buffer."""
+        if self._start:
+            held = self._end - self._start
+            self._view[:held] = self._view[self._start : self._end]
+            self._start, self._end = 0, held
+        got = self._sock.recv_into(self._view[self._end :])
+        self._end += got
+        return got
+
+    def _ensure(self, n: int) -> None:
+        """Holds at least n (at most the staging size) received bytes."""
+        while self._end - self._start < n:
+            if self._receive() == 0:
+                raise EOFError(f"End of file with {self._end - self._start} bytes of an unfinished frame")
+
+    # -- fields of the current payload
+
+    def _take(self, n: int) -> int:
+        """Consumes n bytes of the payload, at most the staging size; returns where they start."""
+        if n < 0:
+            raise ProtocolError(f"Negative field length: {n}")
+        if n > self._left:
+            raise ProtocolError("Truncated message")
+        self._ensure(n)
+        at = self._start
+        self._start += n
+        self._left -= n
+        return at
+
+    def _byte(self) -> int:
+        return self._staging[self._take(1)]
+
+    def _int(self) -> int:
+        at = self._start
+        # The usual case inline (the frame's bytes are held): this runs for every field.
+        if self._left >= 4 and self._end - at >= 4:
+            self._start = at + 4
+            self._left -= 4
+            return _unpack_int(self._staging, at)[0]
+        return _unpack_int(self._staging, self._take(4))[0]
+
+    def _bytearray(self, n: int) -> bytearray:
+        """n bytes of the payload in a bytearray of their own: copied from the staging buffer as far
+        as it holds them, the rest received straight into the bytearray."""
+        if n < 0:
+            raise ProtocolError(f"Negative field length: {n}")
+        if n > self._left:
+            raise ProtocolError("Truncated message")
+        at, held = self._start, self._end - self._start
+        if n <= held:
+            self._start += n
+            self._left -= n
+            return self._staging[at : at + n]
+        out = bytearray(n)
+        # Released before returning: a live export would stop the handler from resizing its input.
+        with memoryview(out) as dest:
+            dest[:held] = self._view[at : self._end]
+            self._start = self._end = 0
+            got = held
+            while got < n:
+                more = self._sock.recv_into(dest[got:])
+                if more == 0:
+                    raise EOFError(f"End of file {n - got} bytes before the end of a field")
+                got += more
+        self._left -= n
+        return out
+
+    def _text(self, n: int) -> str:
+        at = self._start
+        if 0 <= n <= self._left and self._end - at >= n:
+            self._start = at + n
+            self._left -= n
+            raw = self._view[at : at + n]
+        elif 0 <= n <= len(self._staging):
+            at = self._take(n)
+            raw = self._view[at : at + n]
+        else:
+            raw = self._bytearray(n)
+        try:
+            return str(raw, "utf-8")
+        except UnicodeDecodeError as e:
+            raise ProtocolError(f"Invalid UTF-8 in string field: {e}") from None
+
+    def _str(self) -> str:
+        return self._text(self._int())
+
+    def _end_of_payload(self) -> None:
+        if self._left:
+            raise ProtocolError(f"{self._left} trailing bytes after message")
+
+    # -- messages
+
+    def _read_to_worker(self, size: int) -> LoadMessage | InferenceMessage:
+        self._left = size
+        cmd = self._byte()
+        if cmd == CMD_LOAD:
+            s, i = self._str, self._int
+            msg = LoadMessage(s(), s(), i(), s(), i(), s(), self._byte() != 0)
+        elif cmd == CMD_INFER:
+            msg = self._read_inference()
+        else:
+            raise ProtocolError(f"Unknown command byte 0x{cmd:02x}")
+        self._end_of_payload()
+        return msg
+
+    def _read_inference(self) -> InferenceMessage:
+        # Once per batch, with bound methods in locals: the fields of a small request are many.
+        int_, text, value = self._int, self._text, self._bytearray
+        requests = []
+        while (n := int_()) != END:
+            req = InferenceRequest(request_id=text(n))
+            headers = req.headers
+            while (n := int_()) != END:
+                name = text(n)
+                headers.append((name, text(int_())))
+            params = req.parameters
+            while (n := int_()) != END:
+                name = text(n)
+                content_type = text(int_())
+                params.append(Parameter(name, content_type, value(int_())))
+            requests.append(req)
+        return InferenceMessage(requests)
+
+    def _read_load_reply(self, size: int) -> LoadReply:
+        self._left = size
+        reply = LoadReply(self._int(), self._str())
+        if self._int() != END:
+            raise ProtocolError("Load reply carries predictions")
+        self._end_of_payload()
+        return reply
+
+    def _read_infer_reply(self, size: int) -> InferReply:
+        self._left = size
+        int_, s = self._int, self._str
+        reply = InferReply(int_(), s())
+        while (n := int_()) != END:
+            entry = ResponseEntry(request_id=self._text(n), content_type=s(), status=int_(), reason=s())
+            count = int_()
+            if count < 0:
+                raise ProtocolError(f"Negative header count: {count}")
+            entry.headers = [(s(), s()) for _ in range(count)]
+            entry.body = self._bytearray(int_())
+            reply.responses.append(entry)
+        metrics = s()
+        if metrics:
+            reply.metric_lines = metrics.split("\n")
+        self._end_of_payload()
+        return reply
 
 
-def _recv_exact(sock, n: int) -> bytes | None:
-    """Reads exactly n bytes; None on end of file before the first byte, ProtocolError mid-way."""
-    chunks = bytearray()
-    while len(chunks) < n:
-        chunk = sock.recv(min(n - len(chunks), 1 << 20))
-        if not chunk:
-            if not chunks:
-                return None
-            raise EOFError(f"End of file after {len(chunks)} of {n} bytes")
-        chunks += chunk
-    return bytes(chunks)
+def _payload_reader(payload) -> tuple[FrameReader, int]:
+    view = memoryview(payload).cast("B")
+    return FrameReader(InMemorySocket(view)), len(view)
 
 
-def read_frame(sock, max_frame: int = DEFAULT_MAX_FRAME) -> bytes | None:
-    """Blocks for one payload from a socket; None at a clean end of file."""
-    head = _recv_exact(sock, 4)
-    if head is None:
-        return None
-    (n,) = _UINT.unpack(head)
-    if n == 0:
-        raise ProtocolError("Empty frame")
-    if n > max_frame:
-        raise ProtocolError(f"Message size exceed limit: {n}")
-    payload = _recv_exact(sock, n)
-    if payload is None:
-        raise EOFError(f"End of file after the length prefix of a {n}-byte frame")
-    return payload
+def decode_to_worker(payload: bytes | bytearray | memoryview) -> LoadMessage | InferenceMessage:
+    """Decodes one front end → worker payload (without its length prefix)."""
+    reader, size = _payload_reader(payload)
+    return reader._read_to_worker(size)
+
+
+def decode_load_reply(payload: bytes | bytearray | memoryview) -> LoadReply:
+    reader, size = _payload_reader(payload)
+    return reader._read_load_reply(size)
+
+
+def decode_infer_reply(payload: bytes | bytearray | memoryview) -> InferReply:
+    reader, size = _payload_reader(payload)
+    return reader._read_infer_reply(size)

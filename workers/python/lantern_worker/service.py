@@ -36,19 +36,24 @@ def decode_input_enabled() -> bool:
     return os.environ.get("TS_DECODE_INPUT_REQUEST", "true").strip().lower() != "false"
 
 
-def decode_value(content_type: str, value: bytes, decode: bool = True):
+def decode_value(content_type: str, value: bytes | bytearray, decode: bool = True):
     """One parameter value as the handler sees it."""
+    # The codec gives each value a bytearray of its own: the handler's raw input, not copied again.
+    raw = value if isinstance(value, bytearray) else bytearray(value)
+    # Any failure, not only ValueError: a client's body must never stop the worker. JSON nested
+    # ~1,000 deep raises RecursionError, a body too big to parse MemoryError; the handler gets
+    # the bytes instead, as TorchServe's worker gives undecodable bodies.
     if decode and content_type == "application/json":
         try:
-            return json.loads(value)
-        except (ValueError, UnicodeDecodeError):
-            return bytearray(value)
+            return json.loads(raw)
+        except Exception:  # noqa: BLE001
+            return raw
     if decode and content_type and content_type.startswith("text"):
         try:
-            return bytes(value).decode("utf-8")
-        except UnicodeDecodeError:
-            return bytearray(value)
-    return bytearray(value)
+            return raw.decode("utf-8")
+        except Exception:  # noqa: BLE001
+            return raw
+    return raw
 
 
 def prepare_batch(requests: list[InferenceRequest], decode: bool | None = None):
@@ -73,10 +78,15 @@ def prepare_batch(requests: list[InferenceRequest], decode: bool | None = None):
 
 
 def encode_body(value) -> bytes:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value  # framed as it is, without a copy
+    if isinstance(value, memoryview):
+        return value.tobytes()
     if isinstance(value, str):
-        return value.encode("utf-8")
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError as e:  # a lone surrogate, e.g. from JSON's "\ud800"
+            raise UnsupportedOutput(str(e)) from e
     torch = sys.modules.get("torch")  # a tensor can only exist if torch was imported
     if torch is not None and isinstance(value, getattr(torch, "Tensor", ())):
         import io
@@ -140,7 +150,11 @@ class Service:
 
     def predict(self, requests: list[InferenceRequest]) -> InferReply:
         ctx = self.context
-        data, request_ids, processors = prepare_batch(requests)
+        try:
+            data, request_ids, processors = prepare_batch(requests)
+        except Exception as e:  # noqa: BLE001 — one batch's input must not stop the worker
+            traceback.print_exc(file=sys.stderr)
+            return error_reply(*map_exception(e), [r.request_id for r in requests])
         ctx.request_ids = request_ids
         ctx.request_processor = processors
         ctx._streamed = set()

@@ -1,7 +1,7 @@
 """Intermediate replies for streaming handlers (spec §2.6, §8.7)."""
 from __future__ import annotations
 
-from .codec import InferReply, encode_infer_reply_payload
+from .codec import InferReply, encode_infer_reply_parts
 from .service import STREAM_HEADER, encode_body, response_entry
 
 
@@ -16,4 +16,4 @@ def send_intermediate_predict_response(ret_list, request_id_map, message, code, 
         context.set_response_header(idx, STREAM_HEADER, "true")
         entries.append(response_entry(context, idx, request_id, encode_body(ret_list[idx])))
         context._streamed.add(idx)
-    connection.send_payload(encode_infer_reply_payload(InferReply(int(code), str(message), entries)))
+    connection.send(*encode_infer_reply_parts(InferReply(int(code), str(message), entries)))

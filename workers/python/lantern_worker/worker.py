@@ -14,53 +14,37 @@ from . import __version__
 from .codec import (
     DEFAULT_MAX_FRAME,
     FrameReader,
+    FrameWriter,
     InferenceMessage,
     LoadMessage,
     LoadReply,
     ProtocolError,
-    encode_infer_reply_payload,
-    encode_load_reply_payload,
-    frame,
-    decode_to_worker,
+    encode_infer_reply_parts,
+    encode_load_reply_parts,
 )
 from .context import Context, read_manifest, read_model_yaml_config
 from .loader import load_entry_point
 from .metrics import MetricsCache, defer_lines, flush_deferred_lines, take_deferred_lines
-from .service import Service, error_reply
+from .service import Service, error_reply, map_exception
 
 SOCKET_FD = 3
-RECV_BYTES = 1 << 16
 
 
 class Connection:
-    """The worker's socket; writes are whole frames under a lock (streaming handlers may write
-    from other threads)."""
+    """The worker's socket: one frame reader, one frame writer."""
 
     def __init__(self, sock: socket.socket, max_frame: int = DEFAULT_MAX_FRAME) -> None:
         self.sock = sock
-        self.max_frame = max_frame
-        self._lock = threading.Lock()
-        # Reads what the socket has (usually a whole message in one recv) and cuts it into frames.
-        self._reader = FrameReader(max_frame)
-        self._ready: list[bytes] = []
+        self._reader = FrameReader(sock, max_frame)
+        self._writer = FrameWriter(sock)
 
-    def send_payload(self, payload: bytes) -> None:
-        data = frame(payload)
-        with self._lock:
-            self.sock.sendall(data)
+    def send(self, *parts: bytes | bytearray) -> None:
+        """Sends one payload, given as its parts."""
+        self._writer.write(*parts)
 
-    def read_payload(self) -> bytes | None:
-        """Blocks for the next payload; None at a clean end of file."""
-        while not self._ready:
-            # Not more than 64 KiB at a time: CPython allocates the whole size asked for, and above
-            # malloc's mmap threshold (128 KiB) every recv would map and unmap memory (30 µs here).
-            data = self.sock.recv(RECV_BYTES)
-            if not data:
-                if self._reader.buffered:
-                    raise EOFError(f"End of file with {self._reader.buffered} bytes of an unfinished frame")
-                return None
-            self._ready.extend(self._reader.feed(data))
-        return self._ready.pop(0)
+    def read_message(self) -> LoadMessage | InferenceMessage | None:
+        """Blocks for the next message; None at a clean end of file."""
+        return self._reader.read_message()
 
 
 class LoadFailed(Exception):
@@ -116,32 +100,31 @@ def serve(connection: Connection) -> int:
     service: Service | None = None
     while True:
         try:
-            payload = connection.read_payload()
+            msg = connection.read_message()
         except EOFError as e:
             print(f"Front end connection closed mid-frame: {e}", file=sys.stderr)
             return 0
         except (ConnectionResetError, BrokenPipeError):
             return 0
-        if payload is None:
+        if msg is None:
             return 0
-        msg = decode_to_worker(payload)
         if isinstance(msg, LoadMessage):
             if service is not None:
-                connection.send_payload(encode_load_reply_payload(LoadReply(500, "A model is already loaded")))
+                connection.send(*encode_load_reply_parts(LoadReply(500, "A model is already loaded")))
                 continue
             try:
                 service = load_model(msg, connection)
             except MemoryError as e:
                 traceback.print_exc(file=sys.stderr)
-                connection.send_payload(encode_load_reply_payload(LoadReply(507, _describe_exception(e))))
+                connection.send(*encode_load_reply_parts(LoadReply(507, _describe_exception(e))))
                 return 1
             except BaseException as e:  # noqa: BLE001 — includes SystemExit from handler code
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 traceback.print_exc(file=sys.stderr)
-                connection.send_payload(encode_load_reply_payload(LoadReply(500, _describe_exception(e))))
+                connection.send(*encode_load_reply_parts(LoadReply(500, _describe_exception(e))))
                 return 1
-            connection.send_payload(encode_load_reply_payload(LoadReply(200, f"loaded model {msg.model_name}")))
+            connection.send(*encode_load_reply_parts(LoadReply(200, f"loaded model {msg.model_name}")))
             print(f"Model {msg.model_name} loaded.", flush=True)
         elif isinstance(msg, InferenceMessage):
             # The batch's metric lines (PredictionTime, the handler's own) go with its reply.
@@ -153,20 +136,26 @@ def serve(connection: Connection) -> int:
 
 
 def serve_batch(connection: Connection, service: Service | None, msg: InferenceMessage) -> None:
+    ids = [r.request_id for r in msg.requests]
     if service is None:
-        reply = error_reply(503, "Model not loaded", [r.request_id for r in msg.requests])
+        reply = error_reply(503, "Model not loaded", ids)
     else:
-        reply = service.predict(msg.requests)
+        try:
+            reply = service.predict(msg.requests)
+        except Exception as e:  # noqa: BLE001 — handler code outside predict's own net (stopping
+            # criteria, header values' __str__) fails its batch, not the worker and later batches
+            traceback.print_exc(file=sys.stderr)
+            reply = error_reply(*map_exception(e), ids)
     metric_lines = take_deferred_lines()
     reply.metric_lines = metric_lines
     try:
-        payload = encode_infer_reply_payload(reply)
+        parts = encode_infer_reply_parts(reply)
     except Exception as e:  # noqa: BLE001
         traceback.print_exc(file=sys.stderr)
-        failed = error_reply(503, f"Invalid response fields: {e}", [r.request_id for r in msg.requests])
+        failed = error_reply(503, f"Invalid response fields: {e}", ids)
         failed.metric_lines = metric_lines
-        payload = encode_infer_reply_payload(failed)
-    connection.send_payload(payload)
+        parts = encode_infer_reply_parts(failed)
+    connection.send(*parts)
 
 
 def _on_sigterm(signum, frame_) -> None:  # noqa: ARG001

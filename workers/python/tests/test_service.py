@@ -71,6 +71,46 @@ def test_encode_body():
     assert encode_body(1.5) == b"1.5"
 
 
+DEEP_ARRAYS = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECTS = b'{"a":' * 2_000 + b"1" + b"}" * 2_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [DEEP_ARRAYS, DEEP_OBJECTS, b"[" * 1_000, b"9" * 5_000, b"\xff\xfe\x00"],
+    ids=["deep arrays", "deep objects", "deep and unclosed", "int over the digit limit", "not UTF-8"],
+)
+def test_undecodable_json_bodies_reach_the_handler_as_bytes(body):
+    value = decode_value("application/json", body)
+    assert type(value) is bytearray
+    assert value == body
+
+
+def test_json_that_decodes_to_odd_values_still_decodes():
+    assert decode_value("application/json", b"1e999999") == float("inf")
+    assert decode_value("application/json", b'"\\ud800"') == "\ud800"
+
+
+def test_an_exception_while_preparing_a_batch_fails_the_batch(monkeypatch):
+    import lantern_worker.service as service_module
+
+    def broken(headers):
+        raise RuntimeError("no processor today")
+
+    # A fault injected into a collaborator of prepare_batch: the batch fails, predict returns.
+    monkeypatch.setattr(service_module, "RequestProcessor", broken)
+    svc, _ = service_with(lambda data, ctx: [d["body"] for d in data])
+    reply = svc.predict(two())
+    assert (reply.code, reply.message) == (503, "Prediction failed")
+    assert [(r.request_id, r.status) for r in reply.responses] == [("r1", 503), ("r2", 503)]
+
+
+def test_a_str_output_that_is_not_unicode_text_fails_the_batch():
+    svc, _ = service_with(lambda data, ctx: ["\ud800", "fine"])
+    reply = svc.predict(two())
+    assert (reply.code, reply.message) == (503, "Unsupported model output data type.")
+
+
 def service_with(fn, n=2):
     ctx = make_context(batch_size=n)
     return Service(ctx, fn), ctx
@@ -300,8 +340,8 @@ class FakeConnection:
     def __init__(self):
         self.payloads = []
 
-    def send_payload(self, payload):
-        self.payloads.append(payload)
+    def send(self, *parts):
+        self.payloads.append(b"".join(parts))
 
 
 def test_streaming_unit_and_reset_between_batches():

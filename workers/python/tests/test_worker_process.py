@@ -72,6 +72,7 @@ class Worker:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock = parent
         self.sock.settimeout(TIMEOUT)
+        self.reader = codec.FrameReader(self.sock)
         child_fd = child.fileno()
         full_env = dict(os.environ)
         full_env["PYTHONPATH"] = os.pathsep.join([str(model_dir), WORKERS_PYTHON])
@@ -94,11 +95,13 @@ class Worker:
 
     def load(self, handler, name="m", batch_size=2, model_path=None):
         self.send(codec.encode_load(LoadMessage(name, model_path or os.getcwd(), batch_size, handler, -1, "", True)))
-        return codec.decode_load_reply(codec.read_frame(self.sock))
+        return codec.decode_load_reply(self.reader.read_payload())
 
     def infer(self, requests):
         self.send(codec.encode_inference(InferenceMessage(requests)))
-        return codec.decode_infer_reply(codec.read_frame(self.sock))
+        payload = self.reader.read_payload()
+        assert payload is not None, "the worker closed its socket instead of replying"
+        return codec.decode_infer_reply(payload)
 
     def finish(self):
         self.sock.close()
@@ -112,8 +115,22 @@ class Worker:
         self.sock.close()
 
 
+TYPE_HANDLER = """
+def handle(data, context):
+    if data is None:
+        return None
+    if context.get_request_header(0, "echo") == "str":
+        return [row["body"]["s"] for row in data]
+    # The context keeps stopping_criteria between batches: set it every time.
+    raises = context.get_request_header(0, "criteria") == "raises"
+    context.stopping_criteria = [lambda out: 1 / 0 for _ in data] if raises else None
+    return [type(row["body"]).__name__ for row in data]
+"""
+
+
 @pytest.fixture
 def model_dir(tmp_path):
+    (tmp_path / "type_handler.py").write_text(textwrap.dedent(TYPE_HANDLER))
     (tmp_path / "my_handler.py").write_text(textwrap.dedent(HANDLER))
     (tmp_path / "stream_handler.py").write_text(textwrap.dedent(STREAM_HANDLER))
     (tmp_path / "class_handler.py").write_text(textwrap.dedent(CLASS_HANDLER))
@@ -174,7 +191,7 @@ def test_streaming_replies(spawn, model_dir):
     w = spawn()
     assert w.load("stream_handler.py", model_path=str(model_dir)).code == 200
     w.send(codec.encode_inference(InferenceMessage(two_requests())))
-    replies = [codec.decode_infer_reply(codec.read_frame(w.sock)) for _ in range(3)]
+    replies = [codec.decode_infer_reply(w.reader.read_payload()) for _ in range(3)]
     for i in range(2):
         assert replies[i].code == 200 and replies[i].message == "Intermediate Prediction success"
         assert [(r.request_id, r.body, r.headers) for r in replies[i].responses] == [
@@ -236,7 +253,7 @@ def test_failed_load_replies_then_exits_1(spawn, model_dir, handler, source, cod
     reply = w.load(handler, model_path=str(model_dir))
     assert reply.code == code and fragment in reply.message
     assert w.proc.wait(timeout=TIMEOUT) == 1
-    assert codec.read_frame(w.sock) is None
+    assert w.reader.read_payload() is None
 
 
 def test_sigterm_exits_0(spawn, model_dir):
@@ -255,3 +272,26 @@ def test_protocol_error_exits_1(spawn):
     w = spawn()
     w.send(codec.frame(b"Zjunk"))
     assert w.proc.wait(timeout=TIMEOUT) == 1
+
+
+def test_hostile_bodies_fail_no_worker(spawn, model_dir):
+    w = spawn()
+    assert w.load("type_handler.py", model_path=str(model_dir)).code == 200
+    deep = b"[" * 50_000 + b"]" * 50_000
+    reply = w.infer([
+        InferenceRequest("deep", [], [Parameter("body", "application/json", deep)]),
+        InferenceRequest("fine", [], [Parameter("body", "application/json", b"[1]")]),
+    ])
+    assert reply.code == 200, reply.message
+    assert [r.body for r in reply.responses] == [b"bytearray", b"list"]
+    # A lone surrogate decodes from JSON but cannot be sent back as UTF-8: that batch fails alone.
+    surrogate = InferenceRequest("s", [("echo", "str")], [Parameter("body", "application/json", b'{"s": "\\ud800"}')])
+    reply = w.infer([surrogate])
+    assert (reply.code, reply.message) == (503, "Unsupported model output data type.")
+    # Handler code that runs after the handler returns fails its batch too, not the worker.
+    reply = w.infer([InferenceRequest("c", [("criteria", "raises")], [Parameter("body", "", b"x")])])
+    assert (reply.code, reply.message) == (503, "Prediction failed")
+    assert w.proc.poll() is None
+    reply = w.infer([InferenceRequest("after", [], [Parameter("body", "", b"x")])])
+    assert [r.body for r in reply.responses] == [b"bytearray"]
+    assert w.finish()[0] == 0
