@@ -31,6 +31,7 @@ import { readMetricsConfig } from './metrics/metrics-config.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { accessLine } from './logging/access-line.js';
 import { awsEnvironmentFrom } from './archive/aws-environment.js';
+import { removeDebris } from './archive/debris.js';
 
 export const VERSION = '0.1.0';
 
@@ -132,6 +133,14 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const clock = environment.clock ?? systemClock;
   const modelStore = config.model_store === null ? null : path.resolve(environment.cwd, config.model_store);
   await mkdir(path.join(environment.tmpDir, 'models'), { recursive: true });
+  const sweepDebris = async (when: string): Promise<void> => {
+    const parents = ['models', 'dependencies'].map((dir) => path.join(environment.tmpDir, dir));
+    const removed = await removeDebris(parents, modelStore, config.download_timeout_sec * 1000, Date.now());
+    if (removed.folders + removed.partFiles > 0) {
+      logger.info(`Removed what stopped servers left ${when}: ${removed.folders} extracted model folders, ${removed.partFiles} partial downloads`);
+    }
+  };
+  await sweepDebris('(at start)');
 
   const registry = new ModelRegistry<ServedModel>();
   // Metrics listen to the services' and pools' events (docs/metrics.md).
@@ -250,6 +259,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
       await snapshots?.close();
       if (wasServing) await snapshots?.write('shutdown');
       await Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping())));
+      await sweepDebris('(at stop)');
       await edge.close();
       await grpc?.close();
       await auth?.close();

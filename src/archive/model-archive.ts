@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { claimFolder, releaseFolder } from './debris.js';
 import { invalidModel } from '../errors.js';
 import { locateArchive, type ArchiveLocation } from './archive-location.js';
 import { readSmallFile } from './small-file.js';
@@ -76,11 +77,13 @@ async function unpackAndDescribe(
   opts: OpenArchiveOptions,
 ): Promise<ModelArchive> {
   const dir = path.resolve(opts.tmpRoot, 'models', randomUUID().replaceAll('-', ''));
+  // Claimed before it exists: a crash at any point leaves a folder that the next start can clean.
+  await claimFolder(dir);
   try {
     await extractArchive(location.file, dir, opts.limits, archiveFormatOf(location.fileName));
     return await describe(url, location.fileName, dir, true, location.downloaded);
   } catch (err) {
-    await rm(dir, { recursive: true, force: true });
+    await releaseFolder(dir);
     if (location.downloaded !== null) await rm(location.downloaded, { force: true });
     throw err;
   }
@@ -158,7 +161,7 @@ class OpenedArchive implements ModelArchive {
   ) {}
 
   close(): Promise<void> {
-    this.#closing ??= this.ownsDir ? rm(this.dir, { recursive: true, force: true }) : Promise.resolve();
+    this.#closing ??= this.ownsDir ? releaseFolder(this.dir) : Promise.resolve();
     return this.#closing;
   }
 

@@ -1,10 +1,11 @@
 // Turns a model source (url + registration parameters) into a running ServedModel, and takes
 // one down again. Shared by the register API, startup loading and snapshot restore.
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { openArchive, type ArchiveLimits, type ModelArchive } from '../archive/model-archive.js';
 import type { ModelSourceSettings } from '../archive/aws-environment.js';
+import { claimFolder, releaseFolder } from '../archive/debris.js';
 import { installPythonDependencies } from '../workers/python-dependencies.js';
 import { requireModelName, type Runtime } from '../archive/manifest.js';
 import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict, type ServeError } from '../errors.js';
@@ -120,7 +121,7 @@ export class ModelHost {
     await model.archive.removeDownloaded();
     const dependencyDir = this.#dependencyDirs.get(model);
     this.#dependencyDirs.delete(model);
-    if (dependencyDir !== undefined) await rm(dependencyDir, { recursive: true, force: true });
+    if (dependencyDir !== undefined) await releaseFolder(dependencyDir);
   }
 
   private dependencyDirFor(archive: ModelArchive): string | null {
@@ -132,6 +133,8 @@ export class ModelHost {
   private async installDependencies(model: ServedModel, archive: ModelArchive, targetDir: string): Promise<void> {
     const requirementsFile = path.resolve(archive.dir, archive.manifest.model.requirementsFile ?? '');
     if (!requirementsFile.startsWith(archive.dir + path.sep)) throw customPipInstallFailed(model.name);
+    await mkdir(path.dirname(targetDir), { recursive: true });
+    await claimFolder(targetDir);
     try {
       await installPythonDependencies({
         python: this.settings.launch.python,
@@ -143,6 +146,7 @@ export class ModelHost {
       });
     } catch (err) {
       await model.pool.close();
+      await releaseFolder(targetDir);
       this.settings.log?.(`Installing the dependencies of ${model.name} ${model.version} failed: ${(err as Error).message}`);
       throw customPipInstallFailed(model.name, err);
     }
