@@ -1,6 +1,6 @@
 // `lantern`: start (in the foreground or as a background server), stop, version, help.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { consoleLogger, type Logger } from '../logger.js';
 import { openServerLogs, serverLogSettings, type ConsoleTarget } from '../logging/server-logs.js';
 import { defaultEnvironment, startServer, VERSION, type RunningServer } from '../main.js';
 import { parseLanternArgs, USAGE, UsageError, type LanternArgs } from './lantern-args.js';
+import { addressInUseMessage, appendedSince, failureReason } from './start-failure.js';
 import { isServeError } from '../errors.js';
 import { SnapshotStore, snapshotDir } from '../snapshot/snapshot-store.js';
 import { SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from '../snapshot/snapshot-content.js';
@@ -42,6 +43,8 @@ interface ConfigFile {
   readonly named: boolean;
   /** The file read, or null. */
   readonly path: string | null;
+  /** The file is the newest snapshot, picked because no config file was named. */
+  readonly snapshot: boolean;
 }
 
 /** TS_CONFIG_FILE, else --ts-config, else the newest snapshot (unless --ncs), else ./config.properties (spec §5.1). */
@@ -49,15 +52,29 @@ async function configFile(args: LanternArgs): Promise<ConfigFile> {
   const named = process.env.TS_CONFIG_FILE ?? args.tsConfig;
   if (named !== null && named !== undefined) {
     if (!existsSync(named)) throw new UsageError(`--ts-config file not found: ${named}`);
-    return { text: readFileSync(named, 'utf8'), named: true, path: path.resolve(named) };
+    return { text: readFileSync(named, 'utf8'), named: true, path: path.resolve(named), snapshot: false };
   }
   if (!args.noSnapshots) {
     const store = new SnapshotStore(snapshotDir(process.env, process.cwd()), Number.POSITIVE_INFINITY);
     const newest = await store.newest();
-    if (newest !== null) return { text: newest.text, named: false, path: path.join(store.dir, newest.name) };
+    if (newest !== null) return { text: newest.text, named: false, path: path.join(store.dir, newest.name), snapshot: true };
   }
   const text = existsSync('config.properties') ? readFileSync('config.properties', 'utf8') : null;
-  return { text, named: false, path: text === null ? null : path.resolve('config.properties') };
+  return { text, named: false, path: text === null ? null : path.resolve('config.properties'), snapshot: false };
+}
+
+/**
+ * TorchServe's precedence lets a restored snapshot silently replace what this start asked for
+ * (--models, ./config.properties); say so, and how to start clean. Null when nothing is hidden.
+ */
+function snapshotNotice(file: ConfigFile, args: LanternArgs): string | null {
+  if (!file.snapshot) return null;
+  const ignored = [
+    ...(args.cli.load_models !== undefined ? ['--models'] : []),
+    ...(existsSync('config.properties') ? ['config.properties'] : []),
+  ];
+  if (ignored.length === 0) return null;
+  return `Restored snapshot ${file.path ?? ''}; ${ignored.join(' and ')} ignored; use --ncs to start clean`;
 }
 
 async function runForeground(args: LanternArgs): Promise<void> {
@@ -83,6 +100,8 @@ async function runForeground(args: LanternArgs): Promise<void> {
   const logs = openServerLogs(serverLogSettings(config, process.env, process.cwd(), terminal));
   logger = logs;
   logger.info(`Logs are written to ${serverLogSettings(config, process.env, process.cwd(), null).logDir}`);
+  const notice = snapshotNotice(file, args);
+  if (notice !== null) logger.warn(notice);
   const server: RunningServer = await startServer(config, defaultEnvironment(logger), {
     snapshots: !args.noSnapshots,
     configFile: file.path,
@@ -124,6 +143,7 @@ async function runBackground(argv: readonly string[]): Promise<void> {
   mkdirSync(process.env.LOG_LOCATION ?? 'logs', { recursive: true });
   const logFile = path.join(process.env.LOG_LOCATION ?? 'logs', 'lantern.log');
   const out = openSync(logFile, 'a');
+  const startOffset = fstatSync(out).size;
   // The server runs with this process's Node flags (bin/lantern's heap cap among them).
   const child = spawn(process.execPath, [...process.execArgv, ENTRY, ...argv, '--foreground'], {
     detached: true,
@@ -134,7 +154,10 @@ async function runBackground(argv: readonly string[]): Promise<void> {
     child.once('message', (m) => resolve(m as Ready));
     child.once('exit', () => resolve(null));
   });
-  if (ready === null) throw new UsageError(`Lantern failed to start; see ${logFile}`);
+  if (ready === null) {
+    const reason = failureReason(appendedSince(logFile, startOffset));
+    throw new UsageError(['Lantern failed to start:', ...reason.map((l) => `  ${l}`), `See ${logFile}`].join('\n'));
+  }
   writeFileSync(PID_FILE, String(child.pid));
   for (const l of ready.listeners) console.log(`${listenerLabel(l.api)}: ${l.url}`);
   if (ready.keyFile !== null) console.log(`Token authorization is on: keys in ${ready.keyFile}`);
@@ -190,7 +213,10 @@ export async function main(argv: readonly string[]): Promise<void> {
         else await runBackground(argv.filter((a) => a !== '--start'));
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || isServeError(err) || err instanceof SnapshotFormatError) {
+    const inUse = addressInUseMessage(err);
+    if (inUse !== null) {
+      process.stderr.write(`${inUse}\n`);
+    } else if (err instanceof UsageError || err instanceof ConfigError || isServeError(err) || err instanceof SnapshotFormatError) {
       process.stderr.write(`${err.message}\n`);
     } else {
       process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

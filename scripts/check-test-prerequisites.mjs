@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Run by `npm test` before anything else: checks that what the tests need is installed, and when
+// something is missing names each missing piece and says to run ./scripts/test-setup, so that a
+// fresh machine gets one clear message instead of a stack of unrelated test failures.
+// Keep this list in step with scripts/test-setup (which installs each of these).
+// LANTERN_BENCH_TORCHSERVE points at another TorchServe, as it does for the benchmark.
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// Debian's python3-torch imports only under Debian's own interpreter; the tests use it by this path.
+const TORCH_PYTHON = '/usr/bin/python3';
+const TORCHSERVE = process.env.LANTERN_BENCH_TORCHSERVE ?? path.join(ROOT, 'bench', '.cache', 'torchserve', 'bin', 'torchserve');
+
+/** Resolves with true when the command exits 0 within the time limit. */
+function succeeds(command, args) {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 120_000 }, (err) => resolve(err === null));
+  });
+}
+
+const fileExists = (file, mode = constants.F_OK) =>
+  access(file, mode).then(
+    () => true,
+    () => false,
+  );
+
+const pythonImports = (python, modules) => succeeds(python, ['-c', `import ${modules.join(', ')}`]);
+
+/** Each prerequisite: what it is, who needs it, and how to tell it is there. */
+const PREREQUISITES = [
+  { name: 'node_modules (npm ci)', usedBy: 'the build and every Node test', present: () => fileExists(path.join(ROOT, 'node_modules', '.bin', 'tsc')) },
+  { name: 'python3 on the PATH', usedBy: 'the Python worker and its tests', present: () => succeeds('python3', ['--version']) },
+  { name: 'pytest (python3 -m pytest)', usedBy: 'the Python worker tests', present: () => pythonImports('python3', ['pytest']) },
+  {
+    name: 'torch-model-archiver 0.12.0 (python3 -m model_archiver)',
+    usedBy: 'the archive comparison tests',
+    present: () => pythonImports('python3', ['model_archiver.model_packaging']),
+  },
+  { name: "moto[server] and boto3 (python3)", usedBy: 'the S3 model-source tests', present: () => pythonImports('python3', ['boto3', 'moto.server']) },
+  { name: 'grpcio and grpcio-tools (python3)', usedBy: 'the Python gRPC client test', present: () => pythonImports('python3', ['grpc', 'grpc_tools.protoc']) },
+  {
+    name: `torch, torchvision and PIL under ${TORCH_PYTHON} (Debian's python3-torch, python3-torchvision)`,
+    usedBy: 'the PyTorch handler tests',
+    present: () => pythonImports(TORCH_PYTHON, ['torch', 'torchvision', 'PIL']),
+  },
+  { name: 'promtool (Debian package prometheus)', usedBy: 'the /metrics exposition test', present: () => succeeds('promtool', ['--version']) },
+  { name: 'openssl', usedBy: 'the TLS tests (throw-away certificates)', present: () => succeeds('openssl', ['version']) },
+  { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
+  { name: 'java (Java 11 or later)', usedBy: "TorchServe's front end in the benchmark smoke test", present: () => succeeds('java', ['-version']) },
+  {
+    name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
+    usedBy: 'the benchmark smoke test, beside Lantern',
+    present: () => fileExists(TORCHSERVE, constants.X_OK),
+  },
+];
+
+const results = await Promise.all(PREREQUISITES.map(async (p) => ({ ...p, ok: await p.present() })));
+const missing = results.filter((r) => !r.ok);
+if (missing.length > 0) {
+  const lines = [
+    `npm test: ${missing.length} prerequisite${missing.length === 1 ? ' is' : 's are'} missing:`,
+    ...missing.map((m) => `  - ${m.name}: needed by ${m.usedBy}`),
+    'Install them with ./scripts/test-setup (as root: it uses apt-get and pip), then run npm ci && npm test.',
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(1);
+}
