@@ -82,7 +82,7 @@ async function runForeground(args: LanternArgs): Promise<void> {
   for (const w of args.warnings) logger.warn(w);
   const file = await configFile(args);
   if (file.path !== null) logger.info(`Reading configuration from ${file.path}`);
-  const { config, warnings } = loadConfig({ fileText: file.text, cli: args.cli, env: process.env });
+  const { config, warnings } = loadConfig({ fileText: file.text, cli: args.cli, env: process.env, fileIsRestoredSnapshot: file.snapshot });
   const snapshotOnly = new Set(SNAPSHOT_ONLY_PROPERTIES.map((name) => `Unknown configuration key "${name}" ignored`));
   for (const w of warnings) if (!snapshotOnly.has(w)) logger.warn(w);
   if (config.model_store === null && !(file.named && /^\s*model_store\s*[=:]/m.test(file.text ?? ''))) {

@@ -200,3 +200,17 @@ describe('loadConfig', () => {
     assert.equal(config.grpc_inference_port, 0);
   });
 });
+
+describe('a restored snapshot', () => {
+  it('does not turn token authorization off or the model API on: only this start does', () => {
+    const snapshot = 'disable_token_authorization=true\nenable_model_api=true\ndefault_response_timeout=7\n';
+    const restored = loadConfig({ fileText: snapshot, cli: {}, env: {}, fileIsRestoredSnapshot: true }).config;
+    assert.equal(restored.disable_token_authorization, false);
+    assert.equal(restored.enable_model_api, false);
+    assert.equal(restored.default_response_timeout, 7, 'everything else is restored');
+    const named = loadConfig({ fileText: snapshot, cli: {}, env: {} }).config;
+    assert.equal(named.disable_token_authorization, true, 'a config file this start names is taken whole');
+    const flagged = loadConfig({ fileText: snapshot, cli: { disable_token_authorization: 'true' }, env: {}, fileIsRestoredSnapshot: true }).config;
+    assert.equal(flagged.disable_token_authorization, true);
+  });
+});

@@ -53,7 +53,18 @@ export interface LoadConfigInput {
   /** Raw values from command-line flags, by key (`--models a b` → `load_models: 'a,b'`). */
   readonly cli: Partial<Record<ConfigKey, string>>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * The file is a snapshot restored automatically (not named by --ts-config or TS_CONFIG_FILE):
+   * its security switches are not taken from it (NOT_RESTORED).
+   */
+  readonly fileIsRestoredSnapshot?: boolean;
 }
+
+/**
+ * Security switches that only this start may set (its flags, env, or a config file it names): one
+ * start with --disable-token-auth must not leave every later plain start unauthenticated.
+ */
+export const NOT_RESTORED: readonly ConfigKey[] = ['disable_token_authorization', 'enable_model_api'];
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -70,7 +81,7 @@ type Env = LoadConfigInput['env'];
 
 const envValue = (env: Env, name: string): string | undefined => (Object.hasOwn(env, name) ? env[name] : undefined);
 
-function readFile(fileText: string, env: Env, raw: Map<string, RawValue>, problems: ConfigProblem[], warnings: string[]): void {
+function readFile(fileText: string, env: Env, raw: Map<string, RawValue>, problems: ConfigProblem[], warnings: string[], skipped: ReadonlySet<string>): void {
   let entries: Map<string, string>;
   try {
     entries = parseProperties(fileText);
@@ -80,6 +91,7 @@ function readFile(fileText: string, env: Env, raw: Map<string, RawValue>, proble
     return;
   }
   for (const [name, text] of entries) {
+    if (skipped.has(name)) continue;
     const substituted = substituteEnvVars(text, env);
     if (!substituted.ok) {
       problems.push({ key: name, value: text, source: 'file', reason: substituted.error });
@@ -143,7 +155,8 @@ export function loadConfig(input: LoadConfigInput): LoadedConfig {
   const raw = new Map<string, RawValue>();
   const problems: ConfigProblem[] = [];
   const warnings: string[] = [];
-  if (input.fileText !== null) readFile(input.fileText, input.env, raw, problems, warnings);
+  const skipped = new Set<string>(input.fileIsRestoredSnapshot === true ? NOT_RESTORED : []);
+  if (input.fileText !== null) readFile(input.fileText, input.env, raw, problems, warnings, skipped);
   readCli(input.cli, raw, warnings);
   readEnv(input.env, raw);
   const values = parseAll(raw, problems, warnings);

@@ -66,7 +66,6 @@ describe('snapshots', () => {
     await writePortConfig(cwd, [], { inference: inferencePort, management: managementPort });
     const inference = `http://127.0.0.1:${inferencePort}`;
     const management = `http://127.0.0.1:${managementPort}`;
-    // Flags given only on the command line must survive too.
     const first = launch(cwd, ['--model-store', store, '--enable-model-api', '--dt']);
     await first.ready();
     for (const query of [
@@ -90,7 +89,8 @@ describe('snapshots', () => {
     // Workers notice their socket closing and exit.
     await waitAllDead(workerPids, 15_000);
 
-    const second = launch(cwd, ['--model-store', store]);
+    // Security switches are never restored (docs/security.md): this start gives them again.
+    const second = launch(cwd, ['--model-store', store, '--enable-model-api', '--dt']);
     await second.ready();
     const restored = await waitFor('restored workers', async () => {
       const d = await describeAll(management, 'echo');
@@ -102,7 +102,7 @@ describe('snapshots', () => {
     assert.equal(byVersion['1.0']?.maxWorkers, 3);
     assert.equal(byVersion['2.0']?.minWorkers, 1);
     assert.equal((await describeAll(management, 'slow'))[0]?.minWorkers, 0);
-    // The default version is 2.0, token authorization is still off, the model API still on.
+    // The default version is 2.0.
     const predicted = await request('POST', `${inference}/predictions/echo`, { body: 'x' });
     assert.equal(predicted.status, 200, predicted.text);
     const list = await request('GET', `${management}/models`);
@@ -118,6 +118,31 @@ describe('snapshots', () => {
     assert.equal(models.echo?.['2.0']?.defaultVersion, true);
     assert.equal(models.echo?.['2.0']?.batchSize, 2);
     await waitAllDead(workerPids, 15_000);
+  });
+
+  it('restores models but neither a disabled token authorization nor an enabled model API', async () => {
+    const { cwd, store } = await folder();
+    await writePortConfig(cwd);
+    const first = launch(cwd, ['--model-store', store, '--enable-model-api', '--dt']);
+    await first.ready();
+    assert.equal((await request('POST', `${listenerUrl(first, 'Management')}/models?url=slow.mar&initial_workers=0`)).status, 200);
+    first.signal('SIGTERM');
+    assert.equal(await first.exited, 0);
+
+    const second = launch(cwd, ['--model-store', store]);
+    await second.ready();
+    const management = listenerUrl(second, 'Management');
+    const anonymous = await request('GET', `${management}/models`);
+    assert.equal(anonymous.status, 400, 'token authorization is on again');
+    assert.equal(anonymous.json().type, 'InvalidKeyException');
+    const keys = JSON.parse(await readFile(path.join(cwd, 'key_file.json'), 'utf8')) as { management: { key: string } };
+    const auth = { authorization: `Bearer ${keys.management.key}` };
+    const list = await request('GET', `${management}/models`, { headers: auth });
+    assert.deepEqual(list.json<{ models: Array<{ modelName: string }> }>().models.map((m) => m.modelName), ['slow'], 'the models are restored');
+    const register = await request('POST', `${management}/models?url=echo.mar`, { headers: auth });
+    assert.equal(register.status, 405, 'the model API is off again');
+    second.signal('SIGTERM');
+    assert.equal(await second.exited, 0);
   });
 
   it('aborts the restore when an archive of the snapshot is missing from the model store', async () => {
