@@ -258,7 +258,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
       }
       await snapshots?.close();
       if (wasServing) await snapshots?.write('shutdown');
-      await Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping())));
+      // Whatever outlived the drain is answered now.
+      await Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping(), 'abort')));
       await sweepDebris('(at stop)');
       await edge.close();
       await grpc?.close();

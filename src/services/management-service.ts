@@ -3,6 +3,7 @@
 import {
   maxBelowMin,
   modelApiDisabled,
+  modelUnloaded,
   negativeWorkers,
   parameterRequired,
   cleanupTimeout,
@@ -208,7 +209,12 @@ export class ManagementService {
   /** Removes a version from the registry first (no new requests), then stops it within the timeout. */
   private async removeVersion(model: ServedModel): Promise<void> {
     this.registry.remove(model.name, model.version);
+    // Requests the workers run or hold are finished first, for up to unregister_model_timeout.
     const outcome = await withTimeout(this.host.remove(model), this.options.unregisterTimeoutMs, this.clock);
-    if (outcome === TIMED_OUT) throw cleanupTimeout(model.name);
+    if (outcome === TIMED_OUT) {
+      const error = cleanupTimeout(model.name);
+      await this.host.remove(model, modelUnloaded(model.name), 'abort');
+      throw error;
+    }
   }
 }

@@ -110,12 +110,16 @@ export class ModelHost {
   }
 
   /**
-   * Stops the workers, fails what is still queued with `error` (also what a stopped worker had
-   * not started, which comes back to the queue) and deletes extracted and downloaded files.
+   * Takes a model version out of service: what is still queued is answered with `error`; with
+   * `drain`, what the workers run or hold is finished first, with `abort` it is answered with
+   * `error` too; then the extracted and downloaded files are deleted. `abort` may follow a `drain`
+   * that takes too long.
    */
-  async remove(model: ServedModel, error: ServeError = modelUnloaded(model.name)): Promise<void> {
+  async remove(model: ServedModel, error: ServeError = modelUnloaded(model.name), how: 'drain' | 'abort' = 'drain'): Promise<void> {
     model.queue.failAll(error);
-    await model.pool.close();
+    if (how === 'drain') await model.pool.close();
+    else await model.pool.destroy(error);
+    // Jobs a stopped worker never started come back to the queue.
     model.queue.failAll(error);
     await model.archive.close();
     await model.archive.removeDownloaded();
@@ -145,7 +149,7 @@ export class ModelHost {
         log: (line) => this.settings.log?.(`${model.name} ${model.version}: ${line}`),
       });
     } catch (err) {
-      await model.pool.close();
+      await model.pool.destroy(customPipInstallFailed(model.name));
       await releaseFolder(targetDir);
       this.settings.log?.(`Installing the dependencies of ${model.name} ${model.version} failed: ${(err as Error).message}`);
       throw customPipInstallFailed(model.name, err);

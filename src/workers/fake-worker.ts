@@ -74,8 +74,9 @@ export class FakeWorker implements Worker {
     return Promise.resolve(this.exit === null ? 1024 : 0);
   }
 
-  close(): Promise<void> {
+  close(abortWith?: ServeError): Promise<void> {
     this.closeCalls++;
+    if (abortWith !== undefined) for (const held of this.sent) for (const job of held.batch) job.fail(abortWith);
     this.die(null, 'closed');
     return this.exited.then(() => undefined);
   }

@@ -73,6 +73,9 @@ function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?:
   return { clock, queue, made: workers.made, pool, logs, answers, submit };
 }
 
+/** Ends a test: whatever a fake worker still holds is answered. */
+const TEST_OVER = new ServeError(503, 'ServiceUnavailableException', 'test over');
+
 const kinds = (pool: WorkerPool): string[] => pool.states().map((s) => s.state.kind);
 
 describe('WorkerPool with fake workers', () => {
@@ -82,7 +85,7 @@ describe('WorkerPool with fake workers', () => {
     assert.deepEqual(kinds(pool), ['ready', 'ready']);
     assert.deepEqual(made.map((w) => w.id), [9000, 9001]);
     assert.equal(pool.readyCount(), 2);
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('scales down the newest worker, letting a busy one finish its batch first', async () => {
@@ -118,7 +121,7 @@ describe('WorkerPool with fake workers', () => {
     assert.equal(made.length, 2);
     assert.equal(made[1]?.id, 9000);
     assert.deepEqual(kinds(pool), ['ready']);
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('waits longer after each failure in a row, and gives up once the retry window has passed', async () => {
@@ -137,7 +140,7 @@ describe('WorkerPool with fake workers', () => {
     assert.equal(made.length, 4);
     assert.equal(pool.healthyCount(), 0);
     assert.ok(logs.some((l) => /retry window of 4 s exhausted/.test(l)));
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('answers queued predictions with 503 and the load error at once when no worker could load', async () => {
@@ -152,7 +155,7 @@ describe('WorkerPool with fake workers', () => {
       assert.equal(answers.get(id)?.error?.message, expected);
     }
     assert.equal(pool.loadFailure()?.code, 'MODEL_LOAD_FAILED');
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('pipelines: a busy worker is sent the next full batch behind the one it runs', async () => {
@@ -166,7 +169,7 @@ describe('WorkerPool with fake workers', () => {
     worker.answer();
     await settle();
     assert.deepEqual(worker.history, [['a'], ['b'], ['c']]);
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('requeues a pipelined batch the worker never started when it crashes, and the restarted worker answers it', async () => {
@@ -184,7 +187,7 @@ describe('WorkerPool with fake workers', () => {
     made[1]?.answer();
     await settle();
     assert.equal(answers.get('b')?.body, '9000:b');
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('requeues only as many unstarted jobs as the queue has room for and answers the others', async () => {
@@ -199,19 +202,41 @@ describe('WorkerPool with fake workers', () => {
     assert.equal(answers.get('a')?.error?.message, 'Worker died.');
     assert.equal(answers.has('c'), false, 'c fits in the one free place');
     assert.equal(answers.get('d')?.error?.message, 'Worker died.');
+    await pool.destroy(TEST_OVER);
+  });
+
+  it('close lets each worker finish what it runs and holds, takes nothing new, then stops it', async () => {
+    const { pool, made, submit, answers, queue } = setUp();
+    await pool.scale(1, 1);
+    submit('a', 'b', 'c');
+    await settle();
+    const closing = pool.close();
+    await settle();
+    assert.equal(made[0]?.alive, true, 'the busy worker is not cut short');
+    made[0]?.answer();
+    made[0]?.answer();
+    await closing;
+    assert.equal(answers.get('a')?.error, null);
+    assert.equal(answers.get('b')?.error, null, 'the batch pipelined behind it is answered too');
+    assert.equal(queue.pending, 1, 'c was never taken');
+    assert.ok(made.every((w) => !w.alive));
+    assert.equal(pool.size, 0);
     await pool.close();
   });
 
-  it('close stops every worker at once, failing the batch that runs and the ones waiting behind it', async () => {
+  it('destroy stops every worker now, answering what they run and hold with its error, even while closing', async () => {
     const { pool, made, submit, answers } = setUp();
     await pool.scale(2, 2);
     submit('a', 'b', 'c');
     await settle();
-    await pool.close();
+    const closing = pool.close();
+    const stopping = new ServeError(503, 'ServiceUnavailableException', 'Server is shutting down');
+    await pool.destroy(stopping);
+    await closing;
     assert.ok(made.every((w) => !w.alive));
-    assert.equal(answers.get('a')?.error?.message, 'Worker died.');
+    for (const id of ['a', 'b', 'c']) assert.equal(answers.get(id)?.error, stopping, id);
     assert.equal(pool.size, 0);
-    await pool.close();
+    await pool.destroy(stopping);
   });
 
   it('a worker stopped while it waits to restart starts no new process', async () => {
@@ -233,7 +258,7 @@ describe('load failures', () => {
     const { pool, logs } = setUp({ outcome: () => failure });
     await assert.rejects(pool.scale(1, 1));
     assert.ok(logs.some((l) => /needs the Python module 'sentencepiece'.*install_py_dep_per_model=true/.test(l)), logs.join('\n'));
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 
   it('stop refusing predictions once a worker loads again', async () => {
@@ -246,6 +271,6 @@ describe('load failures', () => {
     await settle();
     assert.equal(pool.loadFailure(), null);
     assert.deepEqual(kinds(pool), ['ready']);
-    await pool.close();
+    await pool.destroy(TEST_OVER);
   });
 });

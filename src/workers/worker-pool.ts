@@ -118,6 +118,9 @@ class WorkerSlot {
 
 export class WorkerPool {
   private readonly slots: WorkerSlot[] = [];
+  /** Slots taken out by close() or destroy(), still stopping. */
+  private readonly retired: WorkerSlot[] = [];
+  private closing: Promise<void> | null = null;
   private closed = false;
   /** The targets of the last scale(); the autoscaler moves the size inside them. */
   private bounds = { min: 0, max: 0 };
@@ -213,11 +216,27 @@ export class WorkerPool {
     });
   }
 
-  /** Stops every worker at once; a batch still running fails with "Worker died.". Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Stops every worker once its batch is done: what a worker runs or holds is answered, nothing new
+   * is taken. Idempotent; destroy() cuts it short.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.retire('pool closed', 'after-batch');
+    return this.closing;
+  }
+
+  /** Stops every worker now; what they run or hold is answered with `error`. Idempotent. */
+  async destroy(error: ServeError): Promise<void> {
+    this.closing ??= this.retire('pool destroyed', 'now', error);
+    await Promise.all(this.retired.map((s) => this.stopSlot(s, 'pool destroyed', 'now', error)));
+    await this.closing;
+  }
+
+  private async retire(reason: string, when: 'after-batch' | 'now', error?: ServeError): Promise<void> {
     this.closed = true;
     this.autoscaler?.close();
-    await Promise.all(this.slots.splice(0).map((s) => this.stopSlot(s, 'pool closed', 'now')));
+    this.retired.push(...this.slots.splice(0));
+    await Promise.all(this.retired.map((s) => this.stopSlot(s, reason, when, error)));
   }
 
   private load(): PoolLoad {
@@ -269,14 +288,17 @@ export class WorkerPool {
     }
   }
 
-  /** `after-batch` lets a busy worker finish its batch (scaling down); `now` stops it at once. */
-  private async stopSlot(slot: WorkerSlot, reason: string, when: 'after-batch' | 'now' = 'after-batch'): Promise<void> {
+  /**
+   * `after-batch` lets a busy worker finish its batch (scaling down, closing); `now` stops it at
+   * once, answering what it holds with `error` ("Worker died." without one).
+   */
+  private async stopSlot(slot: WorkerSlot, reason: string, when: 'after-batch' | 'now' = 'after-batch', error?: ServeError): Promise<void> {
     const wasBusy = slot.state.kind === 'busy';
     this.apply(slot, { type: 'stop', finishBatch: when === 'after-batch' }, reason);
     slot.stop.abort();
     slot.settleFirstLoad(workersFailedToStart(this.spec.modelName, this.spec.version));
     // A busy worker being scaled away finishes its batch; the slot's loop then closes it.
-    if (slot.process !== null && (when === 'now' || !wasBusy)) void slot.process.close();
+    if (slot.process !== null && (when === 'now' || !wasBusy)) void slot.process.close(error);
     await slot.done;
   }
 

@@ -169,7 +169,8 @@ export class WorkerProcess implements Worker {
   }
 
   /** Stops the process: closes its socket (it exits on end of file), then signals it. */
-  async close(): Promise<void> {
+  async close(abortWith?: ServeError): Promise<void> {
+    if (abortWith !== undefined) for (const held of this.inFlight) for (const job of held.jobs.values()) job.fail(abortWith);
     if (this.phase === 'loading' || this.phase === 'serving') {
       this.phase = 'closing';
       this.killedByUs = true;

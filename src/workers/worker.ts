@@ -1,6 +1,7 @@
 // What a worker pool needs of one worker process. WorkerProcess is the real one; the pool's unit
 // tests drive the pool through a fake that keeps to the same contract.
 import type { Clock } from '../clock.js';
+import type { ServeError } from '../errors.js';
 import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';
 
@@ -25,8 +26,11 @@ export interface Worker {
   run(batch: readonly Job[], responseTimeoutMs: number): Promise<readonly Job[]>;
   /** Resident memory in bytes, 0 when it cannot be read. */
   rssBytes(): Promise<number>;
-  /** Asks the process to exit (end of its socket, then SIGTERM, then SIGKILL after a grace period). Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Asks the process to exit (end of its socket, then SIGTERM, then SIGKILL after a grace period).
+   * With `abortWith`, every job it holds is answered with that error at once. Idempotent.
+   */
+  close(abortWith?: ServeError): Promise<void>;
   /** Kills the process at once; the batch it runs fails with "Worker died.". `reason` is logged. */
   destroy(reason: string): void;
 }
