@@ -79,7 +79,7 @@ describe('Per-model Python dependencies', () => {
     return lantern;
   };
   const dependencyFolders = async (server: Lantern): Promise<string[]> =>
-    readdir(path.join(path.dirname(server.store), 'work', 'dependencies')).catch(() => []);
+    readdir(path.join(path.dirname(server.store), 'work', 'dependencies')).then((names) => names.filter((n) => !n.endsWith('.owner')), () => []);
 
   it('installs requirements.txt at registration into a folder the workers import from, and removes it on unregister', async () => {
     const server = await serverWith(true);
