@@ -38,7 +38,7 @@ export interface KeySpec<T> {
    * a property value by this function (spec §5.1 item 6).
    */
   readonly envAlways?: (envValue: string) => string;
-  /** `torchserve` flags that set this key; the CLI module maps them into loadConfig's `cli` input. */
+  /** `torchserve` flags that set this key; the CLI parser (cli/lantern-args.ts) is built from them. */
   readonly cliFlags?: readonly string[];
 }
 
