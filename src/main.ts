@@ -32,8 +32,9 @@ import { metricsRoutes } from './http/metrics-routes.js';
 import { accessLine } from './logging/access-line.js';
 import { awsEnvironmentFrom } from './archive/aws-environment.js';
 import { removeDebris } from './archive/debris.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 export interface ServerEnvironment {
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -13,10 +13,11 @@ import { loadHandler } from './handler-loader.js';
 import { readManifest, readModelYamlConfig } from './model-files.js';
 import { errorReply, intermediateReply, predict, type LoadedHandler } from './predict.js';
 import { WorkerMetrics } from './worker-metrics.js';
+import { VERSION } from '../version.js';
 
 const SOCKET_FD = 3;
 const DEFAULT_MAX_FRAME_BYTES = 0x7fffffff;
-const VERSION = '0.1.0';
+
 
 export interface WorkerEnvironment {
   readonly decodeInput: boolean;
