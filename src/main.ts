@@ -1,13 +1,14 @@
-// The composition root: configuration in, a running Lantern out. Nothing else wires objects.
+// The composition root, and the only one: the process's arguments and environment in, the
+// configuration file chosen, logs opened, every part of the server built and wired, signals
+// handled. Other modules take what they need through their constructors.
 import os from 'node:os';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import type { Config } from './config/load-config.js';
-import type { ListenAddress } from './config/listen-address.js';
-import { listStoreModels } from './archive/store-scan.js';
-import { systemClock, type Clock } from './clock.js';
+import { statSync } from 'node:fs';
+import { ConfigError, loadConfig, type Config } from './config/load-config.js';
+import { systemClock } from './clock.js';
 import { ModelRegistry } from './registry/model-registry.js';
-import { ModelHost, type HostSettings } from './services/model-host.js';
+import { ModelHost } from './services/model-host.js';
 import { ManagementService } from './services/management-service.js';
 import { InferenceService } from './services/inference-service.js';
 import type { ServedModel } from './services/served-model.js';
@@ -15,134 +16,161 @@ import { HttpEdge, type BoundListener } from './http/http-edge.js';
 import type { GrpcEdge, GrpcEdgeOptions, GrpcListener } from './grpc/grpc-edge.js';
 import { managementRoutes } from './http/management-routes.js';
 import { inferenceRoutes } from './http/inference-routes.js';
-import type { Logger } from './logger.js';
+import { consoleLogger, type Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
-import type { ConfiguredSettings } from './services/model-settings.js';
-import { serverStopping } from './errors.js';
+import { isServeError, serverStopping } from './errors.js';
 import { healthRoutes } from './http/health-routes.js';
 import { healthProblems, type ServerPhase } from './services/server-health.js';
 import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
 import { SnapshotWriter } from './snapshot/snapshot-writer.js';
-import { DEFAULT_AUTOSCALE } from './workers/autoscaler.js';
-import { parseModelSnapshot } from './snapshot/snapshot-content.js';
+import { parseModelSnapshot, SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from './snapshot/snapshot-content.js';
 import { restoreModels, snapshotVersions } from './snapshot/snapshot-restore.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { readMetricsConfig } from './metrics/metrics-config.js';
 import { metricsRoutes } from './http/metrics-routes.js';
 import { accessLine } from './logging/access-line.js';
-import { awsEnvironmentFrom } from './archive/aws-environment.js';
+import { openServerLogs, serverLogSettings, type ConsoleTarget } from './logging/server-logs.js';
 import { removeDebris } from './archive/debris.js';
+import { parseLanternArgs, USAGE, UsageError, type LanternArgs } from './cli/lantern-args.js';
+import { listenerLabel, runBackground, runStop } from './cli/server-control.js';
+import { addressInUseMessage } from './cli/start-failure.js';
+import { chooseConfigFile, snapshotNotice } from './startup/config-file.js';
+import { hostSettings, sameAddress, snapshotProperties, type ServerEnvironment, type StartOptions } from './startup/server-settings.js';
+import { loadStartupModels } from './startup/startup-models.js';
 import { VERSION } from './version.js';
 
 export { VERSION } from './version.js';
+export type { ServerEnvironment, StartOptions } from './startup/server-settings.js';
 
-export interface ServerEnvironment {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-  readonly tmpDir: string;
-  readonly cpuCount: number;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-}
-
-export interface StartOptions {
-  /** Write snapshots to $LOG_LOCATION/config (false with --ncs). Default true. */
-  readonly snapshots?: boolean;
-  /** The config file that was read, recorded in snapshots as tsConfigFile. */
-  readonly configFile?: string | null;
-}
+type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Snapshots kept in $LOG_LOCATION/config; older ones are removed. */
 const SNAPSHOTS_KEPT = 10;
-
-/** The configuration a snapshot records: every effective property plus computed values (spec §6). */
-function snapshotProperties(config: Config, modelStore: string | null, options: StartOptions): Map<string, string> {
-  const properties = new Map(config.properties);
-  if (modelStore !== null) properties.set('model_store', modelStore);
-  // min(detected accelerators, configured): Lantern detects none.
-  properties.set('number_of_gpu', '0');
-  properties.set('version', VERSION);
-  if (options.configFile) properties.set('tsConfigFile', options.configFile);
-  return properties;
-}
-
-/** Equal inference and management addresses share one listener, as in TorchServe (port 0 never does). */
-function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
-  return a.scheme === b.scheme && a.host === b.host && a.path === b.path && a.port === b.port && a.port !== 0;
-}
 
 export interface RunningServer {
   readonly listeners: ReadonlyArray<BoundListener | GrpcListener>;
   readonly registry: ModelRegistry<ServedModel>;
   /** Where the keys are, or null when token authorization is disabled. */
   readonly keyFile: string | null;
-  /** Stops accepting, stops every worker and removes temporary files. Idempotent. */
+  /** Stops accepting, drains, stops every worker and removes temporary files. Idempotent. */
   close(): Promise<void>;
 }
 
-function workerEnv(env: ServerEnvironment['env'], blacklist: RegExp | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && !(blacklist?.test(k) ?? false)) out[k] = v;
+/** `lantern` (bin/lantern.js): start in the foreground or the background, stop, version, help. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const env: Environment = process.env;
+  try {
+    const args = parseLanternArgs(argv);
+    switch (args.action) {
+      case 'help':
+        process.stdout.write(USAGE);
+        return;
+      case 'version':
+        console.log(`Lantern Version is ${VERSION}`);
+        return;
+      case 'stop':
+        await runStop(env);
+        return;
+      case 'start':
+        if (args.foreground) await runForeground(args, env, process.cwd());
+        else await runBackground(argv.filter((a) => a !== '--start'), env);
+    }
+  } catch (err) {
+    const inUse = addressInUseMessage(err);
+    if (inUse !== null) {
+      process.stderr.write(`${inUse}\n`);
+    } else if (err instanceof UsageError || err instanceof ConfigError || isServeError(err) || err instanceof SnapshotFormatError) {
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exit(1);
   }
-  return out;
 }
 
-function hostSettings(config: Config, environment: ServerEnvironment, modelStore: string | null): HostSettings {
-  return {
-    modelStore,
-    allowedUrls: config.allowed_urls,
-    tmpRoot: environment.tmpDir,
-    archiveLimits: {
-      maxEntries: config.archive_max_entries,
-      maxUncompressedBytes: config.archive_max_uncompressed_bytes,
-      downloadMaxBytes: config.download_max_bytes,
-      downloadTimeoutMs: config.download_timeout_sec * 1000,
-    },
-    defaults: {
-      responseTimeoutSec: config.default_response_timeout,
-      startupTimeoutSec: config.default_startup_timeout,
-      jobQueueSize: config.job_queue_size,
-    },
-    configuredModels: (config.models ?? {}) as Record<string, Record<string, ConfiguredSettings>>,
-    defaultServiceHandler: config.default_service_handler,
-    serviceEnvelope: config.service_envelope,
-    limitMaxImagePixels: config.limit_max_image_pixels,
-    maxResponseBytes: config.max_response_size,
-    launch: {
-      python: config.python ?? 'python3',
-      decodeInputRequest: config.decode_input_request,
-      baseEnv: workerEnv(environment.env, config.blacklist_env_vars),
-    },
-    modelSources: {
-      aws: awsEnvironmentFrom(environment.env),
-      log: (line) => environment.logger.info(line),
-      allowLinkLocal: config.allow_link_local_urls,
-    },
-    installPyDepPerModel: config.install_py_dep_per_model,
-    log: (line) => environment.logger.info(line),
-    autoscale: {
-      scaleUpAfterMs: config.autoscale_up_after_ms,
-      scaleDownAfterMs: config.autoscale_down_after_sec * 1000,
-      intervalMs: DEFAULT_AUTOSCALE.intervalMs,
-    },
+/** Configuration in (file, flags, env), logs opened, the server started, signals handled. */
+async function runForeground(args: LanternArgs, env: Environment, cwd: string): Promise<void> {
+  let logger: Logger = consoleLogger();
+  for (const w of args.warnings) logger.warn(w);
+  const file = await chooseConfigFile(args, env, cwd);
+  if (file.path !== null) logger.info(`Reading configuration from ${file.path}`);
+  const { config, warnings } = loadConfig({ fileText: file.text, cli: args.cli, env, fileIsRestoredSnapshot: file.snapshot });
+  const snapshotOnly = new Set(SNAPSHOT_ONLY_PROPERTIES.map((name) => `Unknown configuration key "${name}" ignored`));
+  for (const w of warnings) if (!snapshotOnly.has(w)) logger.warn(w);
+  if (config.model_store === null && !(file.named && /^\s*model_store\s*[=:]/m.test(file.text ?? ''))) {
+    throw new UsageError('Missing mandatory parameter --model-store');
+  }
+  if (config.model_store !== null && !statSync(path.resolve(cwd, config.model_store), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--model-store is not a directory: ${config.model_store}`);
+  }
+  // From here on every line also goes to the log files under LOG_LOCATION (docs/metrics.md#logs).
+  const terminal: ConsoleTarget = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    outBytes: (bytes) => process.stdout.write(bytes),
   };
+  const logs = openServerLogs(serverLogSettings(config, env, cwd, terminal));
+  logger = logs;
+  logger.info(`Logs are written to ${serverLogSettings(config, env, cwd, null).logDir}`);
+  const notice = snapshotNotice(file, args, cwd);
+  if (notice !== null) logger.warn(notice);
+  if (!config.enable_model_api) {
+    logger.info('The model API is off: registering and unregistering models over the API is refused (405); --enable-model-api allows it');
+  }
+  const server = await startServer(config, processEnvironment(logger, env, cwd), { snapshots: !args.noSnapshots, configFile: file.path });
+  for (const l of server.listeners) logger.info(`${listenerLabel(l.api)} listening on ${l.url}`);
+  if (server.keyFile !== null) {
+    logger.info(`Token authorization is on: the keys are in ${server.keyFile} (Authorization: Bearer <key>)`);
+  } else {
+    logger.warn('Token authorization is disabled: anyone who reaches the listeners can use the APIs');
+  }
+  logger.info('Lantern is ready');
+  process.send?.({ ready: true, listeners: server.listeners, keyFile: server.keyFile });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      // A second signal skips the wait; workers exit on their own once the server is gone.
+      logger.warn(`Received ${signal} again; exiting without waiting for open requests`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`Received ${signal}; stopping (open requests get up to graceful_shutdown_timeout_sec)`);
+    server.close().then(
+      () => logs.close().then(() => process.exit(0)),
+      (err: unknown) => {
+        logger.error('Error while stopping', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
-export async function startServer(config: Config, environment: ServerEnvironment, options: StartOptions = {}): Promise<RunningServer> {
+function processEnvironment(logger: Logger, env: Environment, cwd: string): ServerEnvironment {
+  return { env, cwd, tmpDir: env.TEMP ?? os.tmpdir(), cpuCount: os.availableParallelism(), logger };
+}
+
+/** One step of the stop, in order; a step that fails is logged and the next ones still run. */
+interface StopStep {
+  readonly what: string;
+  readonly run: () => Promise<void>;
+}
+
+async function runStopSteps(steps: readonly StopStep[], logger: Logger): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step.run();
+    } catch (err) {
+      logger.error(`Stopping: ${step.what} failed`, err);
+    }
+  }
+}
+
+/** The domain: registry, metrics, model host, snapshots, services and keys. */
+async function buildCore(config: Config, environment: ServerEnvironment, options: StartOptions, modelStore: string | null) {
   const { logger } = environment;
   const clock = environment.clock ?? systemClock;
-  const modelStore = config.model_store === null ? null : path.resolve(environment.cwd, config.model_store);
-  await mkdir(path.join(environment.tmpDir, 'models'), { recursive: true });
-  const sweepDebris = async (when: string): Promise<void> => {
-    const parents = ['models', 'dependencies'].map((dir) => path.join(environment.tmpDir, dir));
-    const removed = await removeDebris(parents, modelStore, config.download_timeout_sec * 1000, Date.now());
-    if (removed.folders + removed.partFiles > 0) {
-      logger.info(`Removed what stopped servers left ${when}: ${removed.folders} extracted model folders, ${removed.partFiles} partial downloads`);
-    }
-  };
-  await sweepDebris('(at start)');
-
   const registry = new ModelRegistry<ServedModel>();
   // Metrics listen to the services' and pools' events (docs/metrics.md).
   const metrics = new ServerMetrics({
@@ -195,15 +223,21 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const auth = config.disable_token_authorization
     ? null
     : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock);
-  let phase: ServerPhase = 'starting';
-  const routes = [
-    ...healthRoutes({ isReady: () => phase === 'serving' && healthProblems(registry).length === 0 }),
-    ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
-    ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
-    ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
-  ];
-  const edge = new HttpEdge({
-    routes,
+  return { clock, registry, metrics, host, snapshots, inference, management, auth };
+}
+
+type Core = Awaited<ReturnType<typeof buildCore>>;
+
+/** The HTTP edge: one route table over the inference, management and metrics listeners. */
+function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean): HttpEdge {
+  const { inference, management, auth, metrics } = core;
+  return new HttpEdge({
+    routes: [
+      ...healthRoutes({ isReady }),
+      ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
+      ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
+      ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
+    ],
     cors: {
       allowedOrigin: config.cors_allowed_origin,
       allowedMethods: config.cors_allowed_methods,
@@ -218,57 +252,82 @@ export async function startServer(config: Config, environment: ServerEnvironment
     maxRequestBytes: config.max_request_size,
     tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
     requireModel: (name, version) => inference.requireModel(name, version),
-    onResponse: (api, req, status, ms) => {
+    onResponse: (_api, req, status, ms) => {
       metrics.httpResponse(status);
       logger.access(accessLine(req, status, ms));
     },
   });
+}
 
+function grpcOptions(config: Config, logger: Logger, core: Core): GrpcEdgeOptions {
   if (config.enable_grpc_ssl && (config.certificate_file === null || config.private_key_file === null)) {
-    throw new Error('enable_grpc_ssl=true needs certificate_file and private_key_file');
+    throw new ConfigError([{ key: 'enable_grpc_ssl', value: 'true', source: 'file', reason: 'needs certificate_file and private_key_file' }]);
   }
-  const grpcOptions: GrpcEdgeOptions = {
-    inference,
-    management,
-    auth,
+  return {
+    inference: core.inference,
+    management: core.management,
+    auth: core.auth,
     maxRequestBytes: config.max_request_size,
     maxResponseBytes: config.max_response_size,
     tls: config.enable_grpc_ssl ? { certificateFile: config.certificate_file as string, privateKeyFile: config.private_key_file as string } : null,
-    clock,
+    clock: core.clock,
     logError: (message, cause) => logger.error(message, cause),
     logRefused: (message) => logger.warn(message),
   };
+}
+
+export async function startServer(config: Config, environment: ServerEnvironment, options: StartOptions = {}): Promise<RunningServer> {
+  const { logger } = environment;
+  const modelStore = config.model_store === null ? null : path.resolve(environment.cwd, config.model_store);
+  await mkdir(path.join(environment.tmpDir, 'models'), { recursive: true });
+  const sweepDebris = async (when: string): Promise<void> => {
+    const parents = ['models', 'dependencies'].map((dir) => path.join(environment.tmpDir, dir));
+    const removed = await removeDebris(parents, modelStore, config.download_timeout_sec * 1000, Date.now());
+    if (removed.folders + removed.partFiles > 0) {
+      logger.info(`Removed what stopped servers left ${when}: ${removed.folders} extracted model folders, ${removed.partFiles} partial downloads`);
+    }
+  };
+  await sweepDebris('(at start)');
+
+  const core = await buildCore(config, environment, options, modelStore);
+  const { registry, host, snapshots, auth, metrics } = core;
+  let phase: ServerPhase = 'starting';
+  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0);
+  const grpcSettings = grpcOptions(config, logger, core);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
+  let wasServing = false;
 
-  let closed: Promise<void> | null = null;
-  /**
-   * Graceful stop: stop accepting, let queued and in-flight requests finish within
-   * graceful_shutdown_timeout_sec, write the shutdown snapshot, answer what is left with 503,
-   * stop the workers.
-   */
-  const close = (): Promise<void> => {
-    closed ??= (async () => {
-      const wasServing = phase === 'serving';
+  // The graceful stop, in order (docs/reliability.md, "Graceful stop").
+  const drainMs = config.graceful_shutdown_timeout_sec * 1000;
+  const stopSteps: StopStep[] = [
+    { what: 'stop accepting', run: async () => {
+      wasServing = phase === 'serving';
       phase = 'stopping';
       edge.stopAccepting();
       grpc?.stopAccepting();
-      const drainMs = config.graceful_shutdown_timeout_sec * 1000;
+    } },
+    { what: 'drain open requests', run: async () => {
       if (!(await Promise.all([edge.drain(drainMs), grpc?.drain(drainMs) ?? true])).every(Boolean)) {
         logger.warn(`Requests still open after graceful_shutdown_timeout_sec=${config.graceful_shutdown_timeout_sec}; answering them with 503`);
       }
+    } },
+    { what: 'write the shutdown snapshot', run: async () => {
       await snapshots?.close();
       if (wasServing) await snapshots?.write('shutdown');
-      // Whatever outlived the drain is answered now.
-      await Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping(), 'abort')));
-      await sweepDebris('(at stop)');
+    } },
+    // Whatever outlived the drain is answered now.
+    { what: 'stop the models', run: () => Promise.all(registry.entries().map(({ entry }) => host.remove(entry, serverStopping(), 'abort'))).then(() => undefined) },
+    { what: 'remove temporary files', run: () => sweepDebris('(at stop)') },
+    { what: 'close the listeners', run: async () => {
       await edge.close();
       await grpc?.close();
-      await auth?.close();
-      await metrics.close();
-    })();
-    return closed;
-  };
+    } },
+    { what: 'remove the key file', run: async () => auth?.close() },
+    { what: 'stop the metrics', run: () => metrics.close() },
+  ];
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => (closed ??= runStopSteps(stopSteps, logger));
 
   try {
     // The keys exist on disk before any listener accepts a request.
@@ -287,7 +346,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
     // Loading the gRPC libraries takes a fifth of a cold start: done here, it overlaps the startup
     // models' workers starting up in their own processes. The server is ready only once gRPC listens.
     const { GrpcEdge: Edge } = await import('./grpc/grpc-edge.js');
-    grpc = new Edge(grpcOptions);
+    grpc = new Edge(grpcSettings);
     listeners.push(
       await grpc.listen('grpc-inference', config.grpc_inference_address, config.grpc_inference_port),
       await grpc.listen('grpc-management', config.grpc_management_address, config.grpc_management_port),
@@ -303,42 +362,5 @@ export async function startServer(config: Config, environment: ServerEnvironment
   }
 }
 
-/** `load_models` / `--models` (spec §5.4): failures are logged and skipped; workers start in the background. */
-async function loadStartupModels(config: Config, modelStore: string | null, host: ModelHost, environment: ServerEnvironment): Promise<void> {
-  const { logger } = environment;
-  const entries =
-    config.load_models === 'all'
-      ? modelStore === null
-        ? []
-        : (await listStoreModels(modelStore)).map((m) => ({ name: null as string | null, url: m.url, fallbackName: m.fallbackName as string | null }))
-      : config.load_models.map((m) => ({ name: m.name, url: m.url, fallbackName: null as string | null }));
-  const defaultWorkers = config.default_workers_per_model > 0 ? config.default_workers_per_model : environment.cpuCount;
-  for (const entry of entries) {
-    try {
-      const model = await host.add({
-        url: entry.url,
-        modelName: entry.name,
-        fallbackName: entry.fallbackName,
-        handler: null,
-        runtime: null,
-        requested: { batchSize: null, maxBatchDelayMs: null, responseTimeoutSec: null, startupTimeoutSec: null, initialWorkers: defaultWorkers },
-        trusted: true,
-        loadedAtStartup: true,
-      });
-      logger.info(`Loaded model ${model.name} version ${model.version} from ${entry.url} with ${model.workers.min} workers`);
-      model.pool.scale(model.workers.min, model.workers.max).catch((err: unknown) => {
-        logger.warn(`Workers of ${model.name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
-      });
-    } catch (err) {
-      logger.error(`Failed to load model ${entry.url}`, err);
-    }
-  }
-}
-
-export const defaultEnvironment = (logger: Logger): ServerEnvironment => ({
-  env: process.env,
-  cwd: process.cwd(),
-  tmpDir: process.env.TEMP ?? os.tmpdir(),
-  cpuCount: os.availableParallelism(),
-  logger,
-});
+/** The environment of this process (tests build their own). */
+export const defaultEnvironment = (logger: Logger): ServerEnvironment => processEnvironment(logger, process.env, process.cwd());
