@@ -321,7 +321,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
     { what: 'remove temporary files', run: () => sweepDebris('(at stop)') },
     { what: 'close the listeners', run: async () => {
       await edge.close();
-      await grpc?.close();
+      // The drain is over: a call still open (a StreamPredictions2 the client keeps) is cancelled.
+      await grpc?.destroy();
     } },
     { what: 'remove the key file', run: async () => auth?.close() },
     { what: 'stop the metrics', run: () => metrics.close() },

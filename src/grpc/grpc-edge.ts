@@ -94,8 +94,14 @@ export class GrpcEdge {
     return outcome !== TIMED_OUT;
   }
 
-  /** Cancels the calls still open (each ends with CANCELLED) and releases the ports. Idempotent. */
+  /** Refuses new calls, waits for the calls in flight to end, releases the ports. Idempotent. */
   async close(): Promise<void> {
+    this.stopAccepting();
+    await Promise.all(this.shutdowns.values());
+  }
+
+  /** Cancels the calls still open (each ends with CANCELLED) and releases the ports. Idempotent. */
+  async destroy(): Promise<void> {
     this.stopAccepting();
     for (const server of this.servers) server.forceShutdown();
     await Promise.all(this.shutdowns.values());
