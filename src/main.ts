@@ -222,7 +222,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   });
   const auth = config.disable_token_authorization
     ? null
-    : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock);
+    : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock, config.token_rotation_grace_sec * 1000);
   return { clock, registry, metrics, host, snapshots, inference, management, auth };
 }
 

@@ -131,6 +131,35 @@ describe('token authorization', () => {
     });
   });
 
+  it('keeps a rotated-away key valid for the grace period only, and never past its own expiry', async () => {
+    await withDir(async (dir) => {
+      const clock = new ManualClock();
+      const auth = new TokenAuthorization(path.join(dir, 'key_file.json'), 1, clock, 10_000);
+      await auth.writeKeyFile();
+      const before = await readKeys(path.join(dir, 'key_file.json'));
+      await auth.rotate('inference');
+      assert.equal(auth.check('inference', bearer(before.inference.key)), true, 'a request signed just before the rotation passes');
+      assert.equal(auth.check('management', bearer(before.inference.key)), false, 'only in its own scope');
+      clock.advance(9_999);
+      assert.equal(auth.check('inference', bearer(before.inference.key)), true);
+      clock.advance(1);
+      assert.equal(auth.check('inference', bearer(before.inference.key)), false);
+      // Rotated again 10 s before it expires: the grace ends with the key.
+      clock.advance(40_000);
+      const second = await readKeys(path.join(dir, 'key_file.json'));
+      await auth.rotate('inference');
+      clock.advance(9_000);
+      assert.equal(auth.check('inference', bearer(second.inference.key)), true);
+      clock.advance(1_000);
+      assert.equal(auth.check('inference', bearer(second.inference.key)), false);
+      const strict = new TokenAuthorization(path.join(dir, 'strict.json'), 1, clock, 0);
+      await strict.writeKeyFile();
+      const strictKeys = await readKeys(path.join(dir, 'strict.json'));
+      await strict.rotate('management');
+      assert.equal(strict.check('management', bearer(strictKeys.management.key)), false, 'no grace with 0');
+    });
+  });
+
   it('leaves a file with the latest keys when rotations overlap', async () => {
     await withDir(async (dir) => {
       const file = path.join(dir, 'key_file.json');

@@ -29,6 +29,8 @@ export class TokenAuthorization {
   private management: ExpiringKey;
   private inference: ExpiringKey;
   private readonly apiKey = generateKey();
+  /** The key a rotation replaced, valid for the grace period so that requests already signed with it pass. */
+  private readonly previous: Partial<Record<RotatableScope, ExpiringKey>> = {};
   private written = false;
   /** Writes run one after another, so concurrent rotations cannot interleave on the temp file. */
   private writing: Promise<void> = Promise.resolve();
@@ -37,6 +39,8 @@ export class TokenAuthorization {
     readonly keyFilePath: string,
     private readonly expirationMin: number,
     private readonly clock: Clock,
+    /** How long a replaced key stays valid after a rotation (token_rotation_grace_sec). */
+    private readonly rotationGraceMs = 10_000,
   ) {
     this.management = this.freshKey();
     this.inference = this.freshKey();
@@ -76,18 +80,28 @@ export class TokenAuthorization {
     this.written = true;
   }
 
-  /** True when `authorization` (the raw header) carries the valid, unexpired key for `scope`. */
+  /**
+   * True when `authorization` (the raw header) carries the valid, unexpired key for `scope`, or the
+   * key a rotation replaced less than the grace period ago.
+   */
   check(scope: KeyScope, authorization: string | undefined): boolean {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (token === undefined) return false;
-    const expected =
-      scope === 'api' ? { key: this.apiKey, expiresAtMs: Infinity } : scope === 'management' ? this.management : this.inference;
-    const same = timingSafeEqual(digest(token), digest(expected.key));
-    return same && this.clock.now() < expected.expiresAtMs;
+    const now = this.clock.now();
+    const given = digest(token);
+    const matches = (expected: ExpiringKey | undefined): boolean =>
+      expected !== undefined && timingSafeEqual(given, digest(expected.key)) && now < expected.expiresAtMs;
+    if (scope === 'api') return matches({ key: this.apiKey, expiresAtMs: Infinity });
+    const current = scope === 'management' ? this.management : this.inference;
+    // Both are compared, so the time taken does not tell which one matched.
+    const [isCurrent, isPrevious] = [matches(current), matches(this.previous[scope])];
+    return isCurrent || isPrevious;
   }
 
   /** Replaces one key (and its expiry) and rewrites the key file before returning. */
   async rotate(scope: RotatableScope): Promise<void> {
+    const replaced = scope === 'management' ? this.management : this.inference;
+    this.previous[scope] = { key: replaced.key, expiresAtMs: Math.min(replaced.expiresAtMs, this.clock.now() + this.rotationGraceMs) };
     if (scope === 'management') this.management = this.freshKey();
     else this.inference = this.freshKey();
     await this.writeKeyFile();

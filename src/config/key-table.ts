@@ -159,6 +159,7 @@ export const KEY_TABLE = table({
 
   // ---- token authorization (spec §3) ----
   token_expiration_min: key({ default: 60, env: 'TS_TOKEN_EXPIRATION_TIME_MIN', parse: parsePositiveNumber }),
+  token_rotation_grace_sec: key({ default: 10, env: 'TS_TOKEN_ROTATION_GRACE_SEC', parse: count }),
   disable_token_authorization: key({
     default: false,
     env: 'TS_DISABLE_TOKEN_AUTHORIZATION',
