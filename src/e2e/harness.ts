@@ -24,7 +24,8 @@ export type HandlerFixture =
   | 'response_handler.py'
   | 'describe_handler.py'
   | 'failing_init_handler.py'
-  | 'metrics_handler.py';
+  | 'metrics_handler.py'
+  | 'leaking_handler.py';
 
 export interface MarSpec {
   /** File name in the model store, e.g. `noop.mar`. */

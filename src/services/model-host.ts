@@ -43,6 +43,8 @@ export interface HostSettings {
   readonly modelSources?: ModelSourceSettings;
   /** install_py_dep_per_model: pip-install each archive's requirementsFile at registration. */
   readonly installPyDepPerModel?: boolean;
+  /** max_worker_rss_mb: a worker over it after a batch is replaced (0 for no limit). */
+  readonly maxWorkerRssMb?: number;
   /** Where pip's output and download progress are logged. */
   readonly log?: (line: string) => void;
 }
@@ -193,6 +195,7 @@ export class ModelHost {
         startupTimeoutMs: settings.startupTimeoutSec * 1000,
         maxRetryTimeoutSec: settings.maxRetryTimeoutSec,
         maxResponseBytes: this.settings.maxResponseBytes,
+        maxWorkerRssBytes: workerMemoryLimit(this.settings.maxWorkerRssMb ?? 0, archive.config?.raw ?? null),
         ...(this.settings.autoscale === undefined ? {} : { autoscale: autoscaleSettings(this.settings.autoscale, archive.config?.raw ?? null) }),
       },
       {
@@ -217,6 +220,13 @@ export class ModelHost {
       workers: { min: settings.minWorkers, max: settings.maxWorkers },
     };
   }
+}
+
+/** max_worker_rss_mb, or the archive's maxWorkerRssMb (model-config.yaml) over it; null for none. */
+function workerMemoryLimit(serverMb: number, yaml: Readonly<Record<string, unknown>> | null): number | null {
+  const own = yaml?.maxWorkerRssMb;
+  const mb = typeof own === 'number' && Number.isFinite(own) && own >= 0 ? own : serverMb;
+  return mb > 0 ? mb * 1048576 : null;
 }
 
 /** The launch settings with `dir` (a model's installed dependencies) first on the inherited PYTHONPATH. */

@@ -83,6 +83,7 @@ export function hostSettings(config: Config, environment: ServerEnvironment, mod
       allowLinkLocal: config.allow_link_local_urls,
     },
     installPyDepPerModel: config.install_py_dep_per_model,
+    maxWorkerRssMb: config.max_worker_rss_mb,
     log: (line) => environment.logger.info(line),
     autoscale: {
       scaleUpAfterMs: config.autoscale_up_after_ms,

@@ -70,8 +70,11 @@ export class FakeWorker implements Worker {
     head.resolve([]);
   }
 
+  /** What rssBytes() reports while the fake is alive. */
+  rss = 1024;
+
   rssBytes(): Promise<number> {
-    return Promise.resolve(this.exit === null ? 1024 : 0);
+    return Promise.resolve(this.exit === null ? this.rss : 0);
   }
 
   close(abortWith?: ServeError): Promise<void> {

@@ -46,7 +46,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?: number; outcome?: () => LoadOutcome } = {}) {
+function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?: number; outcome?: () => LoadOutcome; maxRssBytes?: number } = {}) {
   const clock = new ManualClock();
   const queue = new JobQueue(options.queueCapacity ?? 100, clock);
   const workers = fakeWorkers(options.outcome);
@@ -63,6 +63,7 @@ function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?:
       startupTimeoutMs: 120_000,
       maxRetryTimeoutSec: options.retrySec ?? 300,
       maxResponseBytes: 1 << 20,
+      maxWorkerRssBytes: options.maxRssBytes ?? null,
     },
     { queue, clock, createWorker: workers.factory, nextWorkerId: () => nextId++, log: (id, line) => logs.push(`${id} ${line}`) },
   );
@@ -271,6 +272,52 @@ describe('load failures', () => {
     await settle();
     assert.equal(pool.loadFailure(), null);
     assert.deepEqual(kinds(pool), ['ready']);
+    await pool.destroy(TEST_OVER);
+  });
+});
+
+describe('the worker memory limit', () => {
+  it('replaces a worker over it after a batch with a fresh process at once, under the same id, not as a failure', async () => {
+    const { pool, made, submit, answers, logs, clock } = setUp({ maxRssBytes: 100 * 1048576 });
+    await pool.scale(1, 1);
+    (made[0] as FakeWorker).rss = 150 * 1048576;
+    submit('a');
+    await settle();
+    made[0]?.answer();
+    await settle();
+    assert.equal(answers.get('a')?.error, null, 'the batch is answered first');
+    assert.equal(made[0]?.alive, false);
+    assert.equal(made.length, 2, 'no back-off');
+    assert.equal(made[1]?.id, 9000);
+    assert.deepEqual(kinds(pool), ['ready']);
+    const history = pool.states()[0]?.history ?? [];
+    assert.ok(history.some((c) => c.to === 'recycling' && /resident memory 150.0 MB over max_worker_rss_mb=100/.test(c.reason)), JSON.stringify(history));
+    assert.ok(logs.some((l) => /starting a fresh process/.test(l)));
+    // Checked at most once a second: the fresh worker, also over the limit, is read again only then.
+    (made[1] as FakeWorker).rss = 150 * 1048576;
+    submit('b');
+    await settle();
+    made[1]?.answer();
+    await settle();
+    assert.equal(made[1]?.alive, true);
+    clock.advance(1000);
+    submit('c');
+    await settle();
+    made[1]?.answer();
+    await settle();
+    assert.equal(made.length, 3);
+    await pool.destroy(TEST_OVER);
+  });
+
+  it('leaves a worker under it alone', async () => {
+    const { pool, made, submit } = setUp({ maxRssBytes: 100 * 1048576 });
+    await pool.scale(1, 1);
+    submit('a');
+    await settle();
+    made[0]?.answer();
+    await settle();
+    assert.equal(made.length, 1);
+    assert.equal(made[0]?.alive, true);
     await pool.destroy(TEST_OVER);
   });
 });

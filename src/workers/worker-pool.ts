@@ -44,6 +44,11 @@ export interface PoolSpec {
   readonly startupTimeoutMs: number;
   readonly maxRetryTimeoutSec: number;
   readonly maxResponseBytes: number;
+  /**
+   * A worker whose resident memory is over this after a batch is replaced by a fresh process
+   * (max_worker_rss_mb, or maxWorkerRssMb in model-config.yaml); null for no limit.
+   */
+  readonly maxWorkerRssBytes?: number | null;
   /** Load-based scaling between min and max (autoscaler.ts); none when absent. */
   readonly autoscale?: AutoscaleSettings;
 }
@@ -61,7 +66,7 @@ export interface PoolDeps {
 /** Observers of a pool (metrics listen here); every method is optional and must not throw. */
 export interface PoolEvents {
   workerLoaded?(modelName: string, modelVersion: string, workerId: number, loadMs: number): void;
-  /** A worker is started again after its process failed (crash, timeout, failed load). */
+  /** A worker is started again after its process failed (crash, timeout, failed load) or outgrew its memory limit. */
   workerRestarting?(modelName: string, modelVersion: string, workerId: number): void;
   /** A batch left the queue for a worker. */
   batchTaken?(modelName: string, modelVersion: string, batch: readonly Job[]): void;
@@ -84,6 +89,9 @@ function loadHint(message: string): string {
   return ` (the handler needs the Python module '${missing}': list its package in the archive's requirements file and set install_py_dep_per_model=true, or install it for the worker's Python, set by python= in config.properties)`;
 }
 
+/** How often, at most, a worker's memory is read against its limit. */
+const MEMORY_CHECK_INTERVAL_MS = 1000;
+
 /** The last few changes a slot keeps, for describe and the log; ready ⇄ busy flips are not kept. */
 const HISTORY_KEPT = 8;
 
@@ -96,6 +104,8 @@ class WorkerSlot {
   readonly created = new Date();
   /** Aborted when the slot is stopped: ends waits for batches and back-offs. */
   readonly stop = new AbortController();
+  /** When the memory limit was last checked (clock ms). */
+  memoryCheckedMs = Number.NEGATIVE_INFINITY;
   /** Why the newest load failed, until a load succeeds. */
   loadError: ServeError | null = null;
   /** Settles with the first load attempt: resolved on success, rejected on failure. */
@@ -211,7 +221,7 @@ export class WorkerPool {
   /** Processes currently alive, for tests and metrics. */
   pids(): number[] {
     return this.slots.flatMap((s) => {
-      const live = s.state.kind === 'starting' || isLive(s.state) || s.state.kind === 'stopping';
+      const live = s.state.kind === 'starting' || isLive(s.state) || s.state.kind === 'recycling' || s.state.kind === 'stopping';
       return live && s.process !== null ? [s.process.pid] : [];
     });
   }
@@ -333,9 +343,14 @@ export class WorkerPool {
           this.failQueuedIfNoneLive();
         }
       }
-      if (slot.kind() === 'stopping') await proc.close();
+      const recycling = slot.kind() === 'recycling';
+      if (slot.kind() === 'stopping' || recycling) await proc.close();
       else proc.destroy(slot.kind() === 'starting' ? 'model load failed' : 'worker loop ended');
       await exited;
+      if (recycling && slot.kind() === 'starting') {
+        deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
+        continue;
+      }
       const state = slot.state;
       if (state.kind !== 'backing-off') break;
       if (!(await this.backOff(slot, state.delayMs))) break;
@@ -358,7 +373,26 @@ export class WorkerPool {
       }
       await this.runWhileBusy(slot, proc, batch, signal);
       if (slot.kind() === 'busy') this.apply(slot, { type: 'batch-done' }, 'batch done');
+      if (slot.kind() === 'ready' && (await this.overMemoryLimit(slot, proc))) return;
     }
+  }
+
+  /**
+   * Between batches, at most once a second: a worker over its memory limit is recycled (a leaking
+   * handler is not left to grow while /ping stays healthy).
+   */
+  private async overMemoryLimit(slot: WorkerSlot, proc: Worker): Promise<boolean> {
+    const limit = this.spec.maxWorkerRssBytes ?? null;
+    const now = this.deps.clock.now();
+    if (limit === null || now - slot.memoryCheckedMs < MEMORY_CHECK_INTERVAL_MS) return false;
+    slot.memoryCheckedMs = now;
+    const rss = await proc.rssBytes();
+    if (rss <= limit || slot.kind() !== 'ready') return false;
+    const mb = (bytes: number): string => (bytes / 1048576).toFixed(1);
+    const reason = `resident memory ${mb(rss)} MB over max_worker_rss_mb=${limit / 1048576}`;
+    this.deps.log(slot.id, `Worker ${reason}; starting a fresh process`, 'stderr');
+    this.apply(slot, { type: 'recycle' }, reason);
+    return true;
   }
 
   /**

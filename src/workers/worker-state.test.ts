@@ -41,6 +41,14 @@ describe('the worker state machine', () => {
     assert.deepEqual(transition(stopping, { type: 'exited', atMs: 0 }, policy), { kind: 'stopped' });
   });
 
+  it('recycles a ready worker: a fresh start once its process exits, with no failure counted', () => {
+    const recycling = transition({ kind: 'ready' }, { type: 'recycle' }, policy);
+    assert.deepEqual(recycling, { kind: 'recycling' });
+    assert.deepEqual(transition(recycling, { type: 'exited', atMs: 5 }, policy), { kind: 'starting', attempt: 1, failingSinceMs: null });
+    assert.deepEqual(transition(recycling, { type: 'stop', finishBatch: true }, policy), { kind: 'stopping', finishBatch: true });
+    assert.throws(() => transition({ kind: 'busy' }, { type: 'recycle' }, policy), InvalidTransition);
+  });
+
   it('ignores events after a terminal state and refuses events that cannot happen', () => {
     const stopped: WorkerState = { kind: 'stopped' };
     assert.equal(transition(stopped, { type: 'loaded' }, policy), stopped);

@@ -16,6 +16,8 @@ export type WorkerState =
   | { readonly kind: 'busy' }
   /** The process failed; a new one starts after `delayMs` unless the slot is stopped first. */
   | { readonly kind: 'backing-off'; readonly attempt: number; readonly failingSinceMs: number; readonly delayMs: number }
+  /** Over its memory limit after a batch: its process is being closed and a fresh one starts at once. */
+  | { readonly kind: 'recycling' }
   /** Being stopped: `finishBatch` lets a busy worker finish its batch first (scaling down). */
   | { readonly kind: 'stopping'; readonly finishBatch: boolean }
   /** Stopped on request. Terminal. */
@@ -31,6 +33,8 @@ export type WorkerEvent =
   | { readonly type: 'exited'; readonly atMs: number }
   /** The back-off delay has passed. */
   | { readonly type: 'retry' }
+  /** A ready worker is to be replaced by a fresh process (max_worker_rss_mb), not as a failure. */
+  | { readonly type: 'recycle' }
   | { readonly type: 'stop'; readonly finishBatch: boolean };
 
 export interface RestartPolicy {
@@ -82,12 +86,16 @@ export function transition(state: WorkerState, event: WorkerEvent, policy: Resta
       throw new InvalidTransition(state, event);
     case 'ready':
       if (event.type === 'batch-sent') return { kind: 'busy' };
+      if (event.type === 'recycle') return { kind: 'recycling' };
       if (event.type === 'exited') return afterFailure(1, event.atMs, event.atMs, policy);
       throw new InvalidTransition(state, event);
     case 'busy':
       if (event.type === 'batch-sent') return state;
       if (event.type === 'batch-done') return { kind: 'ready' };
       if (event.type === 'exited') return afterFailure(1, event.atMs, event.atMs, policy);
+      throw new InvalidTransition(state, event);
+    case 'recycling':
+      if (event.type === 'exited') return { kind: 'starting', attempt: 1, failingSinceMs: null };
       throw new InvalidTransition(state, event);
     case 'backing-off':
       if (event.type === 'retry') return { kind: 'starting', attempt: state.attempt + 1, failingSinceMs: state.failingSinceMs };
@@ -118,6 +126,7 @@ export function withinRetryWindow(state: WorkerState, nowMs: number, policy: Res
       return state.failingSinceMs === null || nowMs - state.failingSinceMs < policy.retryWindowMs;
     case 'ready':
     case 'busy':
+    case 'recycling':
     case 'stopping':
     case 'stopped':
       return true;
