@@ -75,14 +75,14 @@ export async function openWorkerRoundTrip(runtime, modelDir, handler) {
     );
     for (let i = 0; i < WARM_UP; i++) await one();
   } catch (err) {
-    await worker.stop();
+    await worker.close();
     throw err;
   }
   return {
     pid: worker.pid,
     run: (count) => timed(one, count),
     rssBytes: () => worker.rssBytes(),
-    close: () => worker.stop(),
+    close: () => worker.close(),
   };
 }
 

@@ -5,7 +5,7 @@
 // file is debris once it is older than the download timeout, since no download runs longer: an
 // age rule, because replicas that share one model store cannot see each other's processes.
 import { readFileSync } from 'node:fs';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -36,6 +36,7 @@ function thisProcess(): Owner {
 
 /** Records that this process owns `dir` (call before creating it). */
 export async function claimFolder(dir: string): Promise<void> {
+  await mkdir(path.dirname(dir), { recursive: true });
   await writeFile(`${dir}${OWNER_SUFFIX}`, JSON.stringify(thisProcess()), { mode: 0o600 });
 }
 
