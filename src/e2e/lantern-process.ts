@@ -30,6 +30,11 @@ export function startLanternProcess(cwd: string, args: readonly string[], env: R
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return followServer(child, 'Lantern');
+}
+
+/** Follows a server process's output lines until it says it is ready; `what` names it in failures. */
+export function followServer(child: ChildProcess, what: string, defaultReadyTimeoutMs = 30_000): LanternProcess {
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
     // A chunk may end inside a line: it is kept until its newline so that tests find whole lines.
@@ -56,11 +61,11 @@ export function startLanternProcess(cwd: string, args: readonly string[], env: R
     pid: child.pid ?? -1,
     output,
     exited,
-    ready: async (timeoutMs = 30_000) => {
+    ready: async (timeoutMs = defaultReadyTimeoutMs) => {
       await waitFor(
-        'Lantern to be ready',
+        `${what} to be ready`,
         () => {
-          if (exitedValue !== null) throw new Error(`Lantern exited (${exitedValue}) before it was ready:\n${output.join('\n')}`);
+          if (exitedValue !== null) throw new Error(`${what} exited (${exitedValue}) before it was ready:\n${output.join('\n')}`);
           return output.some((l) => l.includes('Lantern is ready'));
         },
         timeoutMs,

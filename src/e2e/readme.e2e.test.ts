@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { pidAlive, processesIn, REPO_ROOT, waitFor } from './harness.js';
-import { freePort, type LanternProcess } from './lantern-process.js';
+import { followServer, freePort, type LanternProcess } from './lantern-process.js';
 
 interface Block {
   readonly lang: string;
@@ -98,37 +98,7 @@ async function runBlock(block: Block, cwd: string, env: NodeJS.ProcessEnv, state
 /** `npm start`'s server, started with the package.json script itself (exec'd, so the pid is the server's). */
 function startNpmStart(cwd: string, env: NodeJS.ProcessEnv, script: string): LanternProcess {
   const child = spawn('/bin/sh', ['-c', `exec ${script}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  for (const stream of [child.stdout, child.stderr]) {
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => output.push(...chunk.split('\n').filter((l) => l.length > 0)));
-  }
-  let exitedValue: number | string | null = null;
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitedValue = code ?? signal ?? -1;
-      resolve(exitedValue);
-    }),
-  );
-  return {
-    child,
-    pid: child.pid ?? -1,
-    output,
-    exited,
-    ready: async (timeoutMs = 60_000) => {
-      await waitFor(
-        'npm start to be ready',
-        () => {
-          if (exitedValue !== null) throw new Error(`npm start exited (${exitedValue}):\n${output.join('\n')}`);
-          return output.some((l) => l.includes('Lantern is ready'));
-        },
-        timeoutMs,
-      );
-    },
-    signal: (signal) => {
-      if (exitedValue === null) child.kill(signal);
-    },
-  };
+  return followServer(child, 'npm start', 60_000);
 }
 
 test("the README's command blocks run in order from a copy of the repository and print what the README shows", { timeout: 900_000 }, async () => {
