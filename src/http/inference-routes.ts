@@ -2,8 +2,8 @@
 // streamed replies as HTTP chunks (spec §2.6).
 import type { Exchange, Route } from './route-table.js';
 import type { InferenceService } from '../services/inference-service.js';
-import type { InferenceRequest, ResponseEntry } from '../protocol/messages.js';
-import { resourceNotFound, type ServeError } from '../errors.js';
+import type { InferenceRequest, RequestParameter, ResponseEntry } from '../protocol/messages.js';
+import { parameterRequired, resourceNotFound, type ServeError } from '../errors.js';
 import { bodyParameters, receiveBody } from './request-body.js';
 import { sendBytes, sendError, sendStatus, setCommonHeaders } from './respond.js';
 
@@ -61,17 +61,30 @@ function failStream(ex: Exchange, error: ServeError): void {
   else socket.end();
 }
 
-async function predict(ex: Exchange, deps: InferenceRouteDeps, explain: boolean, name: string, version: string | null, urlPath: string | null): Promise<void> {
+/** What a route adds to the request: TorchServe's `explain`/`url_path` headers, or its query string as inputs. */
+interface RouteInputs {
+  /** `explain` header (predictions, explanations, KServe); null for the SageMaker and legacy routes. */
+  readonly explain: boolean | null;
+  /** `url_path` header (predictions and explanations only). */
+  readonly urlPath: string | null;
+  /** Query parameters become inputs ahead of the body's (invocations and legacy routes). */
+  readonly query: boolean;
+}
+
+async function predict(ex: Exchange, deps: InferenceRouteDeps, name: string | null, version: string | null, inputs: RouteInputs): Promise<void> {
   const body = await receiveBody(ex.req, deps.maxRequestBytes);
   const headers = requestHeaders(ex);
-  if (urlPath !== null) headers.push(['url_path', urlPath]);
-  headers.push(['explain', explain ? 'True' : 'False']);
-  const request: InferenceRequest = {
-    requestId: ex.ctx.requestId,
-    headers,
-    parameters: await bodyParameters(ex.req.headers['content-type'], body),
-  };
-  const cancel = deps.inference.submit(name, version, request, {
+  if (inputs.urlPath !== null) headers.push(['url_path', inputs.urlPath]);
+  if (inputs.explain !== null) headers.push(['explain', inputs.explain ? 'True' : 'False']);
+  const fromQuery: RequestParameter[] = inputs.query
+    ? [...ex.query].map(([key, value]) => ({ name: key, contentType: '', value: Buffer.from(value, 'utf8') }))
+    : [];
+  const parameters = [...fromQuery, ...(await bodyParameters(ex.req.headers['content-type'], body))];
+  // /invocations without ?model_name: the one model loaded at start, else a model_name input.
+  const model = name ?? deps.inference.soleStartupModel() ?? parameters.find((p) => p.name === 'model_name')?.value.toString('utf8') ?? null;
+  if (model === null || model === '') throw parameterRequired('model_name');
+  const request: InferenceRequest = { requestId: ex.ctx.requestId, headers, parameters };
+  const cancel = deps.inference.submit(model, version, request, {
     reply: (entry, last) => writeEntry(ex, entry, last),
     fail: (error) => failStream(ex, error),
   });
@@ -94,7 +107,7 @@ function predictionRoute(prefix: 'predictions' | 'explanations', deps: Inference
           const rest = ex.params.rest?.split('/') ?? [];
           const version = rest[0] ?? null;
           const urlPath = rest.slice(1).join('/');
-          return predict(ex, deps, explain, ex.params.model_name as string, version, urlPath);
+          return predict(ex, deps, ex.params.model_name as string, version, { explain, urlPath, query: false });
         },
       },
     },
@@ -107,7 +120,13 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
     sendStatus(ex.res, ex.ctx, health === 'Healthy' ? 200 : 500, health);
   };
   const kserve = (ex: Exchange, explain: boolean): Promise<void> =>
-    predict(ex, deps, explain, ex.params.model_name as string, null, null);
+    predict(ex, deps, ex.params.model_name as string, null, { explain, urlPath: null, query: false });
+  const withQuery: RouteInputs = { explain: null, urlPath: null, query: true };
+  const legacy = (summary: string, path: string): Route => ({
+    api: 'inference',
+    path,
+    operations: { ANY: { summary, handler: (ex) => predict(ex, deps, ex.params.model_name as string, ex.params.model_version ?? null, withQuery) } },
+  });
   return [
     { api: 'inference', path: '/ping', openEnded: true, operations: { ANY: { summary: 'Health of the server', handler: ping } } },
     predictionRoute('predictions', deps),
@@ -121,12 +140,25 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
           handler: async (ex) => {
             const [name, action] = (ex.params.model_name as string).split(':');
             if (action !== 'predict' && action !== 'explain') throw resourceNotFound();
-            await predict(ex, deps, action === 'explain', name as string, null, null);
+            await predict(ex, deps, name as string, null, { explain: action === 'explain', urlPath: null, query: false });
           },
         },
       },
     },
     { api: 'inference', path: '/v2/models/{model_name}/infer', operations: { ANY: { summary: 'KServe v2 inference', handler: (ex) => kserve(ex, false) } } },
     { api: 'inference', path: '/v2/models/{model_name}/explain', operations: { ANY: { summary: 'KServe v2 explanation', handler: (ex) => kserve(ex, true) } } },
+    {
+      api: 'inference',
+      path: '/invocations',
+      operations: {
+        ANY: {
+          summary: 'SageMaker-style predict: ?model_name=, else the one model loaded at start, else a model_name input; query parameters are inputs',
+          handler: (ex) => predict(ex, deps, ex.query.get('model_name'), null, withQuery),
+        },
+      },
+    },
+    legacy('SageMaker-style predict; query parameters are inputs', '/models/{model_name}/invoke'),
+    legacy('Legacy predict; query parameters are inputs', '/{model_name}/predict'),
+    legacy('Legacy predict of a version; query parameters are inputs', '/{model_name}/{model_version}/predict'),
   ];
 }

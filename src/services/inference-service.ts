@@ -57,6 +57,12 @@ export class InferenceService {
     };
   }
 
+  /** The name of the one model loaded at start, when exactly one was (SageMaker's /invocations); else null. */
+  soleStartupModel(): string | null {
+    const names = new Set(this.registry.entries().filter(({ entry }) => entry.loadedAtStartup).map(({ name }) => name));
+    return names.size === 1 ? ([...names][0] as string) : null;
+  }
+
   /** Throws the usual 404 when the model (or the given version) is not registered. */
   requireModel(name: string, version: string | null): void {
     this.registry.get(name, version ?? undefined);
