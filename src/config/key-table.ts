@@ -64,7 +64,8 @@ type CheckedTable<T> = {
 const table = <T extends CheckedTable<T>>(entries: T): Readonly<T> => Object.freeze(entries);
 
 const GIB = 1024 ** 3;
-const port = integerParser({ min: 0, max: MAX_PORT_EXCLUSIVE - 1 });
+// gRPC ports go up to 65535, as in TorchServe, which refuses 65535 only in HTTP addresses (listen-address.ts).
+const port = integerParser({ min: 0, max: MAX_PORT_EXCLUSIVE });
 const count = integerParser({ min: 0 });
 const positive = integerParser({ min: 1 });
 const sizeBytes = integerParser({ min: 1, max: 2 ** 31 - 1 });

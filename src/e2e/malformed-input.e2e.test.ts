@@ -94,7 +94,8 @@ describe('malformed input', () => {
     it('needs a url', async () => {
       const lantern = await lanterns.start();
       expectError(await request('POST', `${lantern.management}/models`), 400, 'BadRequestException', 'Parameter url is required.');
-      expectError(await request('POST', `${lantern.management}/models?url=`), 400, 'BadRequestException', 'Parameter url is required.');
+      // An empty url is TorchServe's 404.
+      expectError(await request('POST', `${lantern.management}/models?url=`), 404, 'ModelNotFoundException', 'empty url');
       expectError(
         await request('POST', `${lantern.management}/models`, { body: '{"model_name": "x"}', headers: { 'content-type': 'application/json' } }),
         400,

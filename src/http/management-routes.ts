@@ -2,6 +2,7 @@
 import { badRequest, tokenAuthenticationFailed } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
 import type { ManagementService, RegisterParams, StatusOutcome } from '../services/management-service.js';
+import { parseLenientJson } from './lenient-json.js';
 import { readBody, mimeType } from './request-body.js';
 import { sendBytes, sendJson, sendStatus, prettyJson } from './respond.js';
 import type { Exchange, QueryParam, Route } from './route-table.js';
@@ -50,7 +51,7 @@ async function registerQuery(ex: Exchange, maxBytes: number): Promise<URLSearchP
   const body = await readBody(ex.req, maxBytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    parsed = parseLenientJson(body.toString('utf8'));
   } catch {
     throw badRequest('Invalid JSON in request body.');
   }
@@ -71,12 +72,14 @@ function requested(query: URLSearchParams): RegisterParams['requested'] {
     batchSize: intParam(query, 'batch_size'),
     maxBatchDelayMs: intParam(query, 'max_batch_delay'),
     responseTimeoutSec: positiveOrNull(intParam(query, 'response_timeout')),
-    startupTimeoutSec: positiveOrNull(intParam(query, 'startup_timeout')),
+    // 0 is kept, as TorchServe keeps it: workers then cannot load in time.
+    startupTimeoutSec: nonNegativeOrNull(intParam(query, 'startup_timeout')),
     initialWorkers: intParam(query, 'initial_workers'),
   };
 }
 
 const positiveOrNull = (v: number | null): number | null => (v !== null && v > 0 ? v : null);
+const nonNegativeOrNull = (v: number | null): number | null => (v !== null && v >= 0 ? v : null);
 
 export function managementRoutes(deps: ManagementRouteDeps): Route[] {
   const { management } = deps;
@@ -136,7 +139,8 @@ export function managementRoutes(deps: ManagementRouteDeps): Route[] {
             sendOutcome(
               ex,
               await management.register({
-                url: stringParam(query, 'url'),
+                // `url=` (present, empty) is TorchServe's 404 `empty url`; no url at all is a 400.
+                url: query.get('url'),
                 modelName: stringParam(query, 'model_name'),
                 handler: stringParam(query, 'handler'),
                 runtime: stringParam(query, 'runtime'),

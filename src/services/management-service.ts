@@ -3,6 +3,8 @@
 import {
   maxBelowMin,
   modelApiDisabled,
+  workersFailedToStart,
+  isServeError,
   modelUnloaded,
   negativeWorkers,
   parameterRequired,
@@ -82,7 +84,7 @@ export class ManagementService {
 
   async register(params: RegisterParams): Promise<StatusOutcome> {
     if (!this.options.modelApiEnabled) throw modelApiDisabled();
-    if (params.url === null || params.url === '') throw parameterRequired('url');
+    if (params.url === null) throw parameterRequired('url');
     const model = await this.host.add({
       url: params.url,
       modelName: params.modelName,
@@ -132,7 +134,12 @@ export class ManagementService {
       await this.persisted();
       return { kind: 'accepted', message: PROCESSING };
     }
-    await scaling;
+    try {
+      await scaling;
+    } catch (err) {
+      // TorchServe names the version as the request gave it: `version: null` without one.
+      throw workersFailedToStart(model.name, params.version, isServeError(err) ? err.status : 500);
+    }
     await this.persisted();
     const suffix = params.versionInPath && params.version !== null ? `, version: ${params.version}` : '';
     return { kind: 'done', message: `Workers scaled to ${min} for model: ${model.name}${suffix}` };

@@ -145,7 +145,7 @@ describe('resolveModelSettings', () => {
       assert.deepEqual([s.minWorkers, s.maxWorkers], [2, 2]);
     });
 
-    it('ignore worker counts in the models JSON', () => {
+    it('ignore worker counts in the models JSON for a model registered over the API', () => {
       const s = resolve({ initialWorkers: 2 }, null, { minWorkers: 5, maxWorkers: 6 });
       assert.deepEqual([s.minWorkers, s.maxWorkers], [2, 2]);
     });
@@ -162,5 +162,17 @@ describe('resolveModelSettings', () => {
       assert.equal(s.maxRetryTimeoutSec, 10);
       assert.equal(s.clientTimeoutMs, 2500);
     });
+  });
+
+  it("takes the workers of a model loaded at start from config.properties' models JSON, under a valid yaml range", () => {
+    const configured = { minWorkers: 1, maxWorkers: 1 };
+    const fromConfig = resolve({ initialWorkers: 2, atStartup: true }, null, configured);
+    assert.deepEqual([fromConfig.minWorkers, fromConfig.maxWorkers], [1, 1]);
+    const withYaml = resolve({ initialWorkers: 2, atStartup: true }, { minWorkers: 2, maxWorkers: 4 }, configured);
+    assert.deepEqual([withYaml.minWorkers, withYaml.maxWorkers], [2, 4]);
+    const zero = resolve({ initialWorkers: 2, atStartup: true }, null, { minWorkers: 0, maxWorkers: 0 });
+    assert.deepEqual([zero.minWorkers, zero.maxWorkers], [2, 2], 'only values above 0 count');
+    const onlyMin = resolve({ initialWorkers: 2, atStartup: true }, null, { minWorkers: 3 });
+    assert.deepEqual([onlyMin.minWorkers, onlyMin.maxWorkers], [3, 3]);
   });
 });

@@ -7,6 +7,8 @@ export interface RequestedSettings {
   readonly responseTimeoutSec: number | null;
   readonly startupTimeoutSec: number | null;
   readonly initialWorkers: number;
+  /** A model loaded at start: the `models` JSON's minWorkers/maxWorkers apply (spec §5.4). */
+  readonly atStartup?: boolean;
 }
 
 /** The model-config.yaml keys the front end reads (already clamped by the archive parser). */
@@ -74,13 +76,19 @@ export function resolveModelSettings(
   const yamlMin = positive(yaml?.minWorkers);
   const yamlMax = yaml?.maxWorkers;
   const useYamlWorkers = yamlMin !== undefined && yamlMax !== undefined && yamlMax >= yamlMin;
+  // config.properties' `models` JSON sets the workers of a model loaded at start (spec §5.4); a
+  // valid yaml range wins.
+  const configuredMin = requested.atStartup === true ? positive(configured?.minWorkers) : undefined;
+  const configuredMax = requested.atStartup === true ? positive(configured?.maxWorkers) : undefined;
+  const minWorkers = useYamlWorkers ? yamlMin : (configuredMin ?? requested.initialWorkers);
+  const maxWorkers = useYamlWorkers ? yamlMax : Math.max(minWorkers, configuredMax ?? minWorkers);
   return Object.freeze({
     batchSize,
     maxBatchDelayMs,
     responseTimeoutSec,
     startupTimeoutSec,
-    minWorkers: useYamlWorkers ? yamlMin : requested.initialWorkers,
-    maxWorkers: useYamlWorkers ? yamlMax : requested.initialWorkers,
+    minWorkers,
+    maxWorkers,
     jobQueueSize: positive(yaml?.jobQueueSize) ?? defaults.jobQueueSize,
     maxRetryTimeoutSec: yaml?.maxRetryTimeoutInSec ?? 300,
     clientTimeoutMs: yaml?.clientTimeoutInMills ?? 0,

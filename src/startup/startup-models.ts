@@ -22,7 +22,7 @@ export async function loadStartupModels(config: Config, modelStore: string | nul
         fallbackName: entry.fallbackName,
         handler: null,
         runtime: null,
-        requested: { batchSize: null, maxBatchDelayMs: null, responseTimeoutSec: null, startupTimeoutSec: null, initialWorkers: defaultWorkers },
+        requested: { batchSize: null, maxBatchDelayMs: null, responseTimeoutSec: null, startupTimeoutSec: null, initialWorkers: defaultWorkers, atStartup: true },
         trusted: true,
         loadedAtStartup: true,
       });
