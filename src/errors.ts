@@ -103,6 +103,8 @@ export const methodNotAllowed = (): ServeError =>
   new ServeError(405, 'MethodNotAllowedException', 'Requested method is not allowed, please refer to API document.', undefined, 'METHOD_NOT_ALLOWED');
 export const internal = (message: string, cause?: unknown): ServeError =>
   new ServeError(500, 'InternalServerException', message, cause, 'INTERNAL');
+export const clientGoneMidBody = (cause?: unknown): ServeError =>
+  new ServeError(400, 'BadRequestException', 'The connection closed before the request body was complete.', cause, 'BAD_REQUEST');
 export const requestTooLarge = (limitBytes: number): ServeError =>
   new ServeError(413, 'RequestEntityTooLargeException', `Request body exceeds max_request_size (${limitBytes} bytes)`, undefined, 'REQUEST_TOO_LARGE');
 export const invalidHttpMessage = (): ServeError => new ServeError(400, 'BadRequestException', 'Invalid HTTP message.', undefined, 'INVALID_HTTP');

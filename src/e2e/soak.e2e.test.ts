@@ -5,11 +5,12 @@
 // process may be left behind. Lasts about a minute; LANTERN_SOAK_SECONDS makes it longer.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { marBytes, pidAlive, request, waitAllDead, waitFor, type Reply } from './harness.js';
 import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-process.js';
+import { processesUnder, rssBytes } from './soak-probes.js';
 
 const LOAD_SECONDS = Number(process.env.LANTERN_SOAK_SECONDS ?? '40');
 const CLIENTS = 6;
@@ -22,23 +23,6 @@ interface Tally {
   ok: number;
   errors: Map<string, number>;
   problems: string[];
-}
-
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
-/** Pids of processes whose working folder is inside `root` (workers run in their model folder). */
-async function processesUnder(root: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
-    if (cwd.startsWith(root)) out.push(Number(entry));
-  }
-  return out;
 }
 
 const ALLOWED_ERRORS: Record<string, RegExp> = {

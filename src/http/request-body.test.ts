@@ -1,6 +1,32 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { bodyParameters } from './request-body.js';
+import http from 'node:http';
+import net from 'node:net';
+import { isServeError } from '../errors.js';
+import { bodyParameters, receiveBody } from './request-body.js';
+
+describe('receiveBody', () => {
+  it('turns a client that closes its connection mid-body into a 400, not an unexpected failure', async () => {
+    let settled: (value: unknown) => void = () => {};
+    const outcome = new Promise((resolve) => (settled = resolve));
+    const server = http.createServer((req) => {
+      receiveBody(req, 1_000).then(settled, settled);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc', () => socket.destroy());
+    });
+    try {
+      const err = await outcome;
+      assert.ok(isServeError(err), String(err));
+      assert.equal(err.status, 400);
+      assert.equal(err.message, 'The connection closed before the request body was complete.');
+    } finally {
+      server.close();
+    }
+  });
+});
 
 describe('bodyParameters', () => {
   it('keeps a body that came in chunks as its chunks, and joins them only for `value`', async () => {

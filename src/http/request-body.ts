@@ -2,7 +2,7 @@
 // (spec §2.3): form fields and files one parameter each, anything else one `body` parameter.
 import type { IncomingMessage } from 'node:http';
 import type busboy from 'busboy';
-import { badRequest, requestTooLarge } from '../errors.js';
+import { badRequest, clientGoneMidBody, requestTooLarge } from '../errors.js';
 import type { RequestParameter } from '../protocol/messages.js';
 
 /** A request body as it arrived: its chunks and their total size. */
@@ -38,7 +38,9 @@ export function receiveBody(req: IncomingMessage, maxBytes: number): Promise<Rec
       chunks.push(chunk);
     });
     req.on('end', () => resolve({ chunks, size }));
-    req.on('error', reject);
+    // A client that goes away mid-body is not a failure of the server: a 400 (which nobody will
+    // read) rather than a 500 logged with a stack trace for every impatient client.
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? clientGoneMidBody(err) : err));
   });
 }
 
