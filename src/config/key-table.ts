@@ -115,6 +115,7 @@ export const KEY_TABLE = table({
   default_startup_timeout: key({ default: 120, env: 'TS_DEFAULT_STARTUP_TIMEOUT', parse: positive }),
   unregister_model_timeout: key({ default: 120, env: 'TS_UNREGISTER_MODEL_TIMEOUT', parse: positive }),
   max_worker_rss_mb: key({ default: 0, env: 'TS_MAX_WORKER_RSS_MB', parse: count }),
+  worker_threads: key({ default: 0, env: 'TS_WORKER_THREADS', parse: count }),
   /** The configured value; the caller takes min(detected, configured) (spec §5.1 item 4). */
   number_of_gpu: key({ default: 0, env: 'TS_NUMBER_OF_GPU', parse: count }),
   /** One default pattern: it contains `|`, not `,`. */

@@ -25,6 +25,7 @@ export interface ContextSettings {
   readonly serverVersion: string;
   readonly limitMaxImagePixels: boolean;
   readonly metrics: WorkerMetrics;
+  readonly workerThreads?: number | null;
 }
 
 /** The response fields a handler set for one request. */
@@ -51,6 +52,8 @@ export class HandlerContext {
   readonly modelYamlConfig: Readonly<Record<string, unknown>>;
   readonly systemProperties: SystemProperties;
   readonly metrics: WorkerMetrics;
+  /** Threads this worker's math library may use (the host's thread budget); null when not set. */
+  readonly workerThreads: number | null;
   private requests: RequestState[] = [];
   private intermediateSink: ((outputs: readonly unknown[]) => Promise<void>) | null = null;
 
@@ -59,6 +62,7 @@ export class HandlerContext {
     this.manifest = settings.manifest;
     this.modelYamlConfig = settings.modelYamlConfig;
     this.metrics = settings.metrics;
+    this.workerThreads = settings.workerThreads ?? null;
     this.systemProperties = Object.freeze({
       model_dir: settings.modelDir,
       gpu_id: settings.gpuId,

@@ -23,6 +23,8 @@ export interface WorkerEnvironment {
   readonly decodeInput: boolean;
   readonly serverVersion: string;
   readonly maxFrameBytes: number;
+  /** LANTERN_WORKER_THREADS: the thread budget the front end gave this worker (thread-budget.ts). */
+  readonly workerThreads: number | null;
 }
 
 function describeError(err: unknown): string {
@@ -79,6 +81,7 @@ async function loadModel(msg: LoadMessage, env: WorkerEnvironment, writeMetricLi
     batchSize: msg.batchSize,
     gpuId: msg.gpuId >= 0 ? msg.gpuId : null,
     serverVersion: env.serverVersion,
+    workerThreads: env.workerThreads,
     limitMaxImagePixels: msg.limitMaxImagePixels,
     metrics: new WorkerMetrics(msg.modelName, {
       hostname: os.hostname(),
@@ -189,9 +192,11 @@ export function runWorker(env: WorkerEnvironment): void {
 /** The worker's settings from its environment (the front end sets TS_DECODE_INPUT_REQUEST). */
 export function workerEnvironment(env: NodeJS.ProcessEnv): WorkerEnvironment {
   const maxFrame = Number(env.LANTERN_MAX_FRAME_BYTES);
+  const threads = Number(env.LANTERN_WORKER_THREADS);
   return {
     decodeInput: decodeInputEnabled(env.TS_DECODE_INPUT_REQUEST),
     serverVersion: env.LANTERN_SERVER_VERSION ?? VERSION,
     maxFrameBytes: Number.isInteger(maxFrame) && maxFrame > 0 ? maxFrame : DEFAULT_MAX_FRAME_BYTES,
+    workerThreads: Number.isInteger(threads) && threads > 0 ? threads : null,
   };
 }

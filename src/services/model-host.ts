@@ -14,7 +14,8 @@ import { JobQueue } from '../batching/job-queue.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';
 import { WorkerPool, type PoolEvents } from '../workers/worker-pool.js';
-import { WorkerProcess } from '../workers/worker-process.js';
+import { WorkerProcess, type WorkerLaunch } from '../workers/worker-process.js';
+import { modelThreadsOf, threadEnvironment, threadsPerWorker } from '../workers/thread-budget.js';
 import { autoscaleSettings, type AutoscaleSettings } from '../workers/autoscaler.js';
 import {
   resolveModelSettings,
@@ -43,6 +44,8 @@ export interface HostSettings {
   readonly modelSources?: ModelSourceSettings;
   /** install_py_dep_per_model: pip-install each archive's requirementsFile at registration. */
   readonly installPyDepPerModel?: boolean;
+  /** The cores workers may use and worker_threads (thread-budget.ts). */
+  readonly threads: { readonly cpuCount: number; readonly serverThreads: number };
   /** max_worker_rss_mb: a worker over it after a batch is replaced (0 for no limit). */
   readonly maxWorkerRssMb?: number;
   /** Where pip's output and download progress are logged. */
@@ -176,6 +179,13 @@ export class ModelHost {
     );
     const queue = new JobQueue(settings.jobQueueSize, this.clock);
     const launch = workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir));
+    const budget = { ...this.settings.threads, modelThreads: modelThreadsOf(archive.config?.raw ?? null) };
+    // Threads are counted when each process starts, against the model's maximum workers then.
+    let served: ServedModel | null = null;
+    const launchNow = (): WorkerLaunch => {
+      const threads = threadsPerWorker(budget, served?.workers.max ?? settings.maxWorkers);
+      return { ...launch, env: { ...launch.env, ...threadEnvironment(threads, this.settings.launch.baseEnv) } };
+    };
     const pool = new WorkerPool(
       {
         modelName: name,
@@ -201,13 +211,13 @@ export class ModelHost {
       {
         queue,
         clock: this.clock,
-        createWorker: (id, options) => new WorkerProcess(id, launch, options),
+        createWorker: (id, options) => new WorkerProcess(id, launchNow(), options),
         nextWorkerId: this.nextWorkerId,
         log: (id, line, stream) => this.workerLog(name, version, id, line, stream),
         events: this.poolEvents,
       },
     );
-    return {
+    served = {
       name,
       version,
       runtime,
@@ -219,6 +229,7 @@ export class ModelHost {
       pool,
       workers: { min: settings.minWorkers, max: settings.maxWorkers },
     };
+    return served;
   }
 }
 

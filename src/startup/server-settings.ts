@@ -84,6 +84,7 @@ export function hostSettings(config: Config, environment: ServerEnvironment, mod
     },
     installPyDepPerModel: config.install_py_dep_per_model,
     maxWorkerRssMb: config.max_worker_rss_mb,
+    threads: { cpuCount: environment.cpuCount, serverThreads: config.worker_threads },
     log: (line) => environment.logger.info(line),
     autoscale: {
       scaleUpAfterMs: config.autoscale_up_after_ms,

@@ -176,7 +176,9 @@ class OnnxModel {
 
 /** Creates the session from the model directory and model-config.yaml's `onnx` section. */
 export async function loadOnnxHandler(context: HandlerContext): Promise<LoadedHandler> {
-  const options = sessionOptionsOf(context.modelYamlConfig);
+  const named = sessionOptionsOf(context.modelYamlConfig);
+  // The host's thread budget, unless model-config.yaml names a number.
+  const options = named.intraOpNumThreads === undefined && context.workerThreads !== null ? { ...named, intraOpNumThreads: context.workerThreads } : named;
   const file = await modelFileOf(context.systemProperties.model_dir, context.manifest);
   const session = await ort.InferenceSession.create(file, ortSessionOptions(options));
   const model = new OnnxModel(session, specsOf(session.inputMetadata, 'Input'), specsOf(session.outputMetadata, 'Output'), options);
