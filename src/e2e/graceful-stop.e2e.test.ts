@@ -10,6 +10,8 @@ import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-pro
 import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued, waitForReceived } from './observed-state.js';
 
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
+/** The slow model with pipelining on (slow batches are not pipelined unless the model says so). */
+const SLOW_PIPELINED: MarSpec = { ...SLOW, config: 'pipelineDepth: 2\n' };
 
 async function settle(p: Promise<Reply>): Promise<Reply | Error> {
   return p.catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
@@ -53,7 +55,7 @@ describe('graceful stop', () => {
   });
 
   it('answers a batch that waited in the worker behind the running one like a queued request', async () => {
-    const lantern = await lanterns.start({ archives: [SLOW], properties: ['graceful_shutdown_timeout_sec=1'] });
+    const lantern = await lanterns.start({ archives: [SLOW_PIPELINED], properties: ['graceful_shutdown_timeout_sec=1'] });
     assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
     lanterns.seen(lantern.pids('slow'));
     // While the first request holds the worker the other two queue up; when it ends, the second is

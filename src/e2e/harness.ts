@@ -35,15 +35,19 @@ export interface MarSpec {
   readonly modelName: string | null;
   readonly version?: string;
   readonly runtime?: string;
+  /** model-config.yaml text, packed and named in the manifest when given. */
+  readonly config?: string;
 }
 
 /** Builds the bytes of a .mar: the handler at the root and MAR-INF/MANIFEST.json. */
 export async function marBytes(spec: Omit<MarSpec, 'file'>): Promise<Buffer> {
   const model: Record<string, string> = { serializedFile: '', handler: spec.handler, modelVersion: spec.version ?? '1.0' };
   if (spec.modelName !== null) model.modelName = spec.modelName;
+  if (spec.config !== undefined) model.configFile = 'model-config.yaml';
   const manifest = { createdOn: '01/01/2026 00:00:00', runtime: spec.runtime ?? 'python', model, archiverVersion: '0.12.0' };
   const zip = new ZipFile();
   zip.addBuffer(await readFile(path.join(HANDLERS_DIR, spec.handler)), spec.handler);
+  if (spec.config !== undefined) zip.addBuffer(Buffer.from(spec.config), 'model-config.yaml');
   zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'MAR-INF/MANIFEST.json');
   zip.end();
   const chunks: Buffer[] = [];

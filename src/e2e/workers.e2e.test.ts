@@ -17,6 +17,8 @@ import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued } from
 
 const BATCH: MarSpec = { file: 'batch.mar', handler: 'batch_handler.py', modelName: 'batch' };
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
+/** The slow model with pipelining on (slow batches are not pipelined unless the model says so). */
+const SLOW_PIPELINED: MarSpec = { ...SLOW, config: 'pipelineDepth: 2\n' };
 const CRASH: MarSpec = { file: 'crash.mar', handler: 'crash_handler.py', modelName: 'crash' };
 const ECHO: MarSpec = { file: 'echo.mar', handler: 'echo_handler.py', modelName: 'echo' };
 
@@ -129,7 +131,7 @@ describe('workers', () => {
   });
 
   it('serves a batch that waited in a killed worker behind the running one (pipelined) with the restarted worker', async () => {
-    const { lantern, before } = await withOneWorker(SLOW);
+    const { lantern, before } = await withOneWorker(SLOW_PIPELINED);
     // While the first request holds the worker, two more queue up; when it ends, the second is sent
     // and the third right behind it into the worker's socket, where it waits, never started.
     const hold = holdFile(lantern, 'first');

@@ -205,6 +205,7 @@ export class ModelHost {
         startupTimeoutMs: settings.startupTimeoutSec * 1000,
         maxRetryTimeoutSec: settings.maxRetryTimeoutSec,
         maxResponseBytes: this.settings.maxResponseBytes,
+        pipelineDepth: positiveInteger(archive.config?.raw?.pipelineDepth),
         maxWorkerRssBytes: workerMemoryLimit(this.settings.maxWorkerRssMb ?? 0, archive.config?.raw ?? null),
         ...(this.settings.autoscale === undefined ? {} : { autoscale: autoscaleSettings(this.settings.autoscale, archive.config?.raw ?? null) }),
       },
@@ -232,6 +233,8 @@ export class ModelHost {
     return served;
   }
 }
+
+const positiveInteger = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null);
 
 /** max_worker_rss_mb, or the archive's maxWorkerRssMb (model-config.yaml) over it; null for none. */
 function workerMemoryLimit(serverMb: number, yaml: Readonly<Record<string, unknown>> | null): number | null {

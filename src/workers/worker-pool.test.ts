@@ -8,10 +8,10 @@ import { FakeWorker, fakeWorkers, type LoadOutcome } from './fake-worker.js';
 import { pipelineDepth, WorkerPool } from './worker-pool.js';
 
 describe('pipelineDepth (batches a busy worker holds)', () => {
-  it('holds the running batch and one more until the batch time is known, and when batches take 1 ms or more', () => {
-    assert.equal(pipelineDepth(null), 2);
-    assert.equal(pipelineDepth(1), 2);
-    assert.equal(pipelineDepth(250), 2);
+  it('holds only the running batch until the batch time is known, and when batches take 1 ms or more', () => {
+    assert.equal(pipelineDepth(null), 1);
+    assert.equal(pipelineDepth(1), 1);
+    assert.equal(pipelineDepth(250), 1);
   });
 
   it('holds about 1 ms of quicker batches behind the running one', () => {
@@ -23,6 +23,12 @@ describe('pipelineDepth (batches a busy worker holds)', () => {
   it('holds at most 16 batches, however quick they are', () => {
     assert.equal(pipelineDepth(0.05), 16);
     assert.equal(pipelineDepth(0), 16);
+  });
+
+  it("takes the model's fixed depth over its batch time", () => {
+    assert.equal(pipelineDepth(250, 2), 2);
+    assert.equal(pipelineDepth(0.1, 1), 1);
+    assert.equal(pipelineDepth(null, 99), 16);
   });
 });
 
@@ -46,7 +52,7 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?: number; outcome?: () => LoadOutcome; maxRssBytes?: number } = {}) {
+function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?: number; outcome?: () => LoadOutcome; maxRssBytes?: number; pipelineDepth?: number } = {}) {
   const clock = new ManualClock();
   const queue = new JobQueue(options.queueCapacity ?? 100, clock);
   const workers = fakeWorkers(options.outcome);
@@ -64,6 +70,7 @@ function setUp(options: { batchSize?: number; queueCapacity?: number; retrySec?:
       maxRetryTimeoutSec: options.retrySec ?? 300,
       maxResponseBytes: 1 << 20,
       maxWorkerRssBytes: options.maxRssBytes ?? null,
+      pipelineDepth: options.pipelineDepth ?? null,
     },
     { queue, clock, createWorker: workers.factory, nextWorkerId: () => nextId++, log: (id, line) => logs.push(`${id} ${line}`) },
   );
@@ -159,22 +166,50 @@ describe('WorkerPool with fake workers', () => {
     await pool.destroy(TEST_OVER);
   });
 
-  it('pipelines: a busy worker is sent the next full batch behind the one it runs', async () => {
+  it('pipelines quick batches: a busy worker is sent about 1 ms of full batches behind the one it runs', async () => {
     const { pool, made, submit, queue } = setUp();
     await pool.scale(1, 1);
-    submit('a', 'b', 'c');
-    await settle();
     const worker = made[0] as FakeWorker;
-    assert.deepEqual(worker.history, [['a'], ['b']], 'b waits in the worker, c in the queue');
+    worker.batchMs = 0.5;
+    submit('a', 'b', 'c', 'd');
+    await settle();
+    assert.deepEqual(worker.history, [['a'], ['b'], ['c']], 'b and c wait in the worker, d in the queue');
     assert.equal(queue.pending, 1);
     worker.answer();
     await settle();
-    assert.deepEqual(worker.history, [['a'], ['b'], ['c']]);
+    assert.deepEqual(worker.history, [['a'], ['b'], ['c'], ['d']]);
+    await pool.destroy(TEST_OVER);
+  });
+
+  it('does not pipeline slow batches: they wait in the queue for whichever worker frees up first', async () => {
+    const { pool, made, submit, queue, answers } = setUp();
+    await pool.scale(2, 2);
+    for (const w of made) w.batchMs = 50;
+    submit('a', 'b', 'c');
+    await settle();
+    assert.deepEqual(made.map((w) => w.history.length), [1, 1]);
+    assert.equal(queue.pending, 1);
+    const second = made[1] as FakeWorker;
+    second.answer();
+    await settle();
+    assert.deepEqual(second.history.at(-1), ['c'], 'the worker that freed up first takes c');
+    assert.equal(answers.size, 1);
+    await pool.destroy(TEST_OVER);
+  });
+
+  it("pipelines slow batches too when the model fixes a depth (model-config.yaml pipelineDepth)", async () => {
+    const { pool, made, submit, queue } = setUp({ pipelineDepth: 2 });
+    await pool.scale(1, 1);
+    (made[0] as FakeWorker).batchMs = 50;
+    submit('a', 'b', 'c');
+    await settle();
+    assert.deepEqual(made[0]?.history, [['a'], ['b']]);
+    assert.equal(queue.pending, 1);
     await pool.destroy(TEST_OVER);
   });
 
   it('requeues a pipelined batch the worker never started when it crashes, and the restarted worker answers it', async () => {
-    const { pool, made, submit, answers, clock } = setUp();
+    const { pool, made, submit, answers, clock } = setUp({ pipelineDepth: 2 });
     await pool.scale(1, 1);
     submit('a', 'b');
     await settle();
@@ -192,7 +227,7 @@ describe('WorkerPool with fake workers', () => {
   });
 
   it('requeues only as many unstarted jobs as the queue has room for and answers the others', async () => {
-    const { pool, made, submit, answers } = setUp({ batchSize: 2, queueCapacity: 4 });
+    const { pool, made, submit, answers } = setUp({ batchSize: 2, queueCapacity: 4, pipelineDepth: 2 });
     await pool.scale(1, 1);
     submit('a', 'b', 'c', 'd');
     await settle();
@@ -207,7 +242,7 @@ describe('WorkerPool with fake workers', () => {
   });
 
   it('close lets each worker finish what it runs and holds, takes nothing new, then stops it', async () => {
-    const { pool, made, submit, answers, queue } = setUp();
+    const { pool, made, submit, answers, queue } = setUp({ pipelineDepth: 2 });
     await pool.scale(1, 1);
     submit('a', 'b', 'c');
     await settle();
@@ -226,7 +261,7 @@ describe('WorkerPool with fake workers', () => {
   });
 
   it('destroy stops every worker now, answering what they run and hold with its error, even while closing', async () => {
-    const { pool, made, submit, answers } = setUp();
+    const { pool, made, submit, answers } = setUp({ pipelineDepth: 2 });
     await pool.scale(2, 2);
     submit('a', 'b', 'c');
     await settle();

@@ -19,18 +19,23 @@ import {
 } from './worker-state.js';
 
 /**
- * Pipelining: a busy worker holds, waiting in its socket behind the batch it runs, about
- * PIPELINE_WORK_MS of batches (by its recent batch time), at least one and at most
- * PIPELINE_MAX - 1. A worker with quick batches then finds the next ones already in its socket
- * and does not sleep between them; slow batches stay in the queue, where any worker that frees up
- * can take them.
+ * Pipelining: a busy worker may hold, waiting in its socket behind the batch it runs, about
+ * PIPELINE_WORK_MS of quick batches (by its recent batch time), at most PIPELINE_MAX - 1. A worker
+ * with quick batches then finds the next ones already in its socket and does not sleep between
+ * them. Slow batches are not pipelined: one waiting in a busy worker's socket could have gone to
+ * the next worker to free up, and would wait a whole batch time instead (the tail latency of
+ * issue #25); they stay in the queue, where any worker that frees up takes them.
  */
 const PIPELINE_WORK_MS = 1;
 const PIPELINE_MAX = 16;
 
-/** The batches a worker may hold at once, the running one included, given its smoothed batch time. */
-export function pipelineDepth(batchMs: number | null): number {
-  if (batchMs === null || batchMs >= PIPELINE_WORK_MS) return 2;
+/**
+ * The batches a worker may hold at once, the running one included, given its smoothed batch time
+ * (null before the first batch) and the model's fixed depth (model-config.yaml pipelineDepth), if any.
+ */
+export function pipelineDepth(batchMs: number | null, fixed: number | null = null): number {
+  if (fixed !== null) return Math.max(1, Math.min(PIPELINE_MAX, fixed));
+  if (batchMs === null || batchMs >= PIPELINE_WORK_MS) return 1;
   return Math.min(PIPELINE_MAX, 1 + Math.ceil(PIPELINE_WORK_MS / Math.max(batchMs, 1e-3)));
 }
 
@@ -49,6 +54,8 @@ export interface PoolSpec {
    * (max_worker_rss_mb, or maxWorkerRssMb in model-config.yaml); null for no limit.
    */
   readonly maxWorkerRssBytes?: number | null;
+  /** pipelineDepth in model-config.yaml: batches a busy worker may hold, fixed; null or absent for the automatic depth. */
+  readonly pipelineDepth?: number | null;
   /** Load-based scaling between min and max (autoscaler.ts); none when absent. */
   readonly autoscale?: AutoscaleSettings;
 }
@@ -413,7 +420,7 @@ export class WorkerPool {
     };
     send(first);
     while (inFlight.length > 0) {
-      if (inFlight.length < pipelineDepth(proc.batchMs) && !signal.aborted && slot.kind() === 'busy') {
+      if (inFlight.length < pipelineDepth(proc.batchMs, spec.pipelineDepth ?? null) && !signal.aborted && slot.kind() === 'busy') {
         const next = deps.queue.takeReadyBatch(spec.batchSize);
         if (next !== null) {
           send(next);
