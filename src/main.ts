@@ -215,6 +215,9 @@ export async function startServer(config: Config, environment: ServerEnvironment
     auth,
     logRefused: (message) => logger.warn(message),
     maxRequestBytes: config.max_request_size,
+    maxConnectionsPerListener: config.max_connections_per_listener,
+    maxInflightRequestBytes: config.max_inflight_request_bytes,
+    timeouts: { requestMs: config.request_body_timeout_ms },
     tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
     requireModel: (name, version) => inference.requireModel(name, version),
     onResponse: (api, req, status, ms) => {

@@ -11,9 +11,12 @@ import { loadConfig } from '../config/load-config.js';
 import { httpsRequest, makeTestCertificate, type TestCertificate } from '../http/self-signed-certificate.js';
 import { expectError, lanternPerTest, request, waitFor, type Lantern, type MarSpec } from './harness.js';
 import { expectUnchanged, FREE_PORTS, observe } from './hostile-support.js';
+import { holdFile, waitForLine, waitForQueued } from './observed-state.js';
 
 const NOOP: MarSpec = { file: 'noop.mar', handler: 'echo_handler.py', modelName: 'noop' };
 const RESPONDER: MarSpec = { file: 'responder.mar', handler: 'response_handler.py', modelName: 'responder' };
+const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
+const MIB = 1024 * 1024;
 
 /** Raw bytes in, everything the server sends until it closes out. */
 function raw(url: string, bytes: string): Promise<string> {
@@ -103,6 +106,34 @@ describe('hostile requests', () => {
     const ok = await predict('multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="data"\r\n\r\nhello\r\n--b--\r\n');
     assert.equal(ok.status, 200, ok.text);
     await expectUnchanged(lantern, before);
+  });
+
+  it('refuses bodies over max_inflight_request_bytes with 503 before buffering them, answers each request once and keeps serving', async () => {
+    const lantern = await lanterns.start({ archives: [SLOW], properties: [...FREE_PORTS, 'load_models=slow.mar', `max_inflight_request_bytes=${8 * MIB}`] });
+    await withWorker(lantern, 'slow');
+    const predict = `${lantern.inference}/predictions/slow`;
+    const hold = holdFile(lantern, 'burst');
+    const held = request('POST', predict, { body: hold.body });
+    await waitForLine(lantern.logs, 'slow_handler: holding until');
+    // A 3 MiB body the handler reads as "sleep 0 seconds"; two fit in 8 MiB beside the held request.
+    const big = `0${' '.repeat(3 * MIB - 1)}`;
+    const replies: Array<Awaited<ReturnType<typeof request>> | null> = Array.from({ length: 5 }, () => null);
+    const burst = replies.map((_, i) => request('POST', predict, { body: big }).then((reply) => (replies[i] = reply)));
+    await waitFor('the refused requests to be answered', () => replies.filter((r) => r !== null).length >= 3, 60_000);
+    await waitForQueued(lantern, 'slow', 2);
+    await hold.release();
+    assert.equal((await held).status, 200);
+    await Promise.all(burst);
+    const statuses = replies.map((r) => r?.status).sort();
+    assert.deepEqual(statuses, [200, 200, 503, 503, 503]);
+    for (const reply of replies) {
+      if (reply?.status === 503) {
+        expectError(reply, 503, 'ServiceUnavailableException', `Server busy: request bodies in flight would exceed max_inflight_request_bytes (${8 * MIB} bytes); retry later`);
+      }
+    }
+    // Every byte was given back: the same bodies fit again, two at a time.
+    const again = await Promise.all([request('POST', predict, { body: big }), request('POST', predict, { body: big })]);
+    assert.deepEqual(again.map((r) => r.status), [200, 200]);
   });
 
   it('answers a response over max_response_size with a clear 500 and keeps serving', async () => {

@@ -62,7 +62,7 @@ function failStream(ex: Exchange, error: ServeError): void {
 }
 
 async function predict(ex: Exchange, deps: InferenceRouteDeps, explain: boolean, name: string, version: string | null, urlPath: string | null): Promise<void> {
-  const body = await receiveBody(ex.req, deps.maxRequestBytes);
+  const body = await receiveBody(ex.req, deps.maxRequestBytes, ex.bodyAllowance ?? null);
   const headers = requestHeaders(ex);
   if (urlPath !== null) headers.push(['url_path', urlPath]);
   headers.push(['explain', explain ? 'True' : 'False']);
