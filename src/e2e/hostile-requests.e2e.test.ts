@@ -69,12 +69,42 @@ describe('hostile requests', () => {
       const big = await raw(base, `GET /models HTTP/1.1\r\nHost: x\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`);
       assert.match(big, /^HTTP\/1\.1 400 /);
       assert.deepEqual(jsonBody(big), invalid);
+      // 24 KB of small headers: node:http counts only their names and values (16 KB), Lantern the whole head.
+      const manySmall = Array.from({ length: 2000 }, (_, i) => `x-h${String(i).padStart(4, '0')}: v\r\n`).join('');
+      const many = await raw(base, `GET /models HTTP/1.1\r\nHost: x\r\n${manySmall}\r\n`);
+      assert.match(many, /^HTTP\/1\.1 400 /);
+      assert.deepEqual(jsonBody(many), invalid);
       const smuggled = await raw(base, 'POST /models HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
       assert.match(smuggled, /^HTTP\/1\.1 400 /);
       const garbage = await raw(base, 'HELLO\x00\x01\r\n\r\n');
       assert.deepEqual(jsonBody(garbage), invalid);
     }
     expectError(await request('GET', `${lantern.management}/models/%E0%A4%A`), 400, 'BadRequestException', 'Invalid HTTP message.');
+    await expectUnchanged(lantern, before);
+  });
+
+  it('answers a body sent a byte at a time with 408 once request_body_timeout_ms has passed', async () => {
+    const lantern = await lanterns.start({ properties: [...FREE_PORTS, 'request_body_timeout_ms=1500'] });
+    const before = await observe(lantern);
+    const { port } = new URL(lantern.management);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? undefined : reject(err)));
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      });
+      socket.on('connect', () => {
+        socket.write('POST /models HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+        // One byte every 200 ms: the whole body would take 200 s.
+        timer = setInterval(() => (socket.writable ? socket.write(' ') : undefined), 200);
+      });
+    });
+    assert.match(reply, /^HTTP\/1\.1 408 /);
+    assert.deepEqual(jsonBody(reply), { code: 408, type: 'RequestTimeoutException', message: 'The request was not received in time.' });
     await expectUnchanged(lantern, before);
   });
 
