@@ -21,7 +21,7 @@ import { sendError, sendJson, sendStatus, writeRawError, type CorsSettings, type
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
 import { automaticConnectionBound, ConnectionGuard, ListenerGuards, openFileLimit } from './connection-guard.js';
 import { InflightBudget } from './inflight-budget.js';
-import { admitRequest, watchBodyDeadline } from './request-limits.js';
+import { admitRequest, afterBody, answersBeforeBody, watchBodyDeadline } from './request-limits.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
 
 export interface HttpEdgeOptions {
@@ -279,8 +279,9 @@ export class HttpEdge {
       this.options.onResponse?.(apis[0] as Api, req, res.statusCode, elapsedMs);
     });
     this.route(apis, req, res, ctx).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, ctx, err);
-      else res.destroy(err instanceof Error ? err : undefined);
+      if (res.headersSent) res.destroy(err instanceof Error ? err : undefined);
+      else if (!answersBeforeBody(req, err)) afterBody(req, () => sendError(res, ctx, err));
+      else sendError(res, ctx, err);
     });
   }
 

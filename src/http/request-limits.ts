@@ -3,7 +3,7 @@
 //   headers passes at twice the size; the whole head is counted here instead;
 // - its requestTimeout closes a slow body's connection without a word; the edge answers 408 first.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { inflightBytesExceeded, invalidHttpMessage, requestTooLarge } from '../errors.js';
+import { inflightBytesExceeded, invalidHttpMessage, isServeError, requestTooLarge } from '../errors.js';
 import type { BodyAllowance, InflightBudget } from './inflight-budget.js';
 
 /** The two spaces, version and CRLF of `METHOD SP URL SP HTTP/1.1 CRLF`. */
@@ -75,4 +75,21 @@ export function admitRequest(
     throw inflightBytesExceeded(allowance.limitBytes);
   }
   return allowance;
+}
+
+/**
+ * An error answered while the client is still sending its body would reach it as a broken pipe
+ * (node:http closes the connection after an error), so the rest of the body is read and dropped
+ * first; the body deadline bounds the wait. Only a body over max_request_size is answered at once,
+ * as TorchServe does: reading it would be the harm the limit exists to prevent.
+ */
+export function answersBeforeBody(req: IncomingMessage, err: unknown): boolean {
+  return req.complete || req.destroyed || (isServeError(err) && err.code === 'REQUEST_TOO_LARGE');
+}
+
+/** Runs `answer` once the body has been read and dropped (never if the connection goes first). */
+export function afterBody(req: IncomingMessage, answer: () => void): void {
+  req.removeAllListeners('data');
+  req.once('end', answer);
+  req.resume();
 }
