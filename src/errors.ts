@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   REQUEST_TOO_LARGE: 'the request body is over max_request_size; raise it in config.properties or send less',
   INVALID_HTTP: 'the HTTP request could not be parsed',
   REQUEST_TIMED_OUT: 'the client did not send its request in time (slow or stalled connection)',
+  INFLIGHT_BYTES_EXCEEDED: 'the request bodies held by requests not yet answered would exceed max_inflight_request_bytes; retry later, send smaller bodies or raise the key',
   MODEL_NOT_FOUND: 'no model of that name is registered; list them with GET /models',
   VERSION_NOT_FOUND: 'the model has no such version; describe the model to see its versions',
   VERSION_CONFLICT: 'that model version is already registered; unregister it first or give the archive another version',
@@ -208,6 +209,10 @@ export const snapshotArchiveMissing = (name: string, version: string): ServeErro
 /** A client that did not send its request head (or whole request) within the edge's timeouts. */
 export const requestTimedOut = (): ServeError =>
   new ServeError(408, 'RequestTimeoutException', 'The request was not received in time.', undefined, 'REQUEST_TIMED_OUT');
+/** A body refused before it is buffered: the front end already holds its limit of request bytes (issue 21). */
+export const inflightBytesExceeded = (limitBytes: number): ServeError =>
+  new ServeError(503, 'ServiceUnavailableException',
+    `Server busy: request bodies in flight would exceed max_inflight_request_bytes (${limitBytes} bytes); retry later`, undefined, 'INFLIGHT_BYTES_EXCEEDED');
 
 // ---- model API control (spec §4) ----
 /**

@@ -250,6 +250,9 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () =
     auth,
     logRefused: (message) => logger.warn(message),
     maxRequestBytes: config.max_request_size,
+    maxConnectionsPerListener: config.max_connections_per_listener,
+    maxInflightRequestBytes: config.max_inflight_request_bytes,
+    timeouts: { requestMs: config.request_body_timeout_ms },
     tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
     requireModel: (name, version) => inference.requireModel(name, version),
     onResponse: (_api, req, status, ms) => {

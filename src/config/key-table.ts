@@ -175,6 +175,12 @@ export const KEY_TABLE = table({
   archive_max_uncompressed_bytes: key({ default: 4 * GIB, env: 'TS_ARCHIVE_MAX_UNCOMPRESSED_BYTES', parse: positive }),
   download_max_bytes: key({ default: 4 * GIB, env: 'TS_DOWNLOAD_MAX_BYTES', parse: positive }),
   download_timeout_sec: key({ default: 300, env: 'TS_DOWNLOAD_TIMEOUT_SEC', parse: positive }),
+  /** The HTTP listeners' bound on open connections each; 0 ⇒ derived from the open-file limit (http/connection-guard.ts). */
+  max_connections_per_listener: key({ default: 0, env: 'TS_MAX_CONNECTIONS_PER_LISTENER', parse: count }),
+  /** Request body bytes the front end may hold for requests not yet answered; over it a request gets 503. */
+  max_inflight_request_bytes: key({ default: 512 * 1024 * 1024, env: 'TS_MAX_INFLIGHT_REQUEST_BYTES', parse: positive }),
+  /** From the end of a request's head to the end of its body; a slower body is answered 408. */
+  request_body_timeout_ms: key({ default: 300_000, env: 'TS_REQUEST_BODY_TIMEOUT_MS', parse: positive }),
   graceful_shutdown_timeout_sec: key({ default: 30, env: 'TS_GRACEFUL_SHUTDOWN_TIMEOUT_SEC', parse: count }),
   /** Autoscaling (max_worker > min_worker): add a worker after requests waited this long with none idle. */
   autoscale_up_after_ms: key({ default: 1000, env: 'TS_AUTOSCALE_UP_AFTER_MS', parse: count }),

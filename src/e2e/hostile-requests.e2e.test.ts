@@ -11,9 +11,12 @@ import { loadConfig } from '../config/load-config.js';
 import { httpsRequest, makeTestCertificate, type TestCertificate } from '../http/self-signed-certificate.js';
 import { expectError, lanternPerTest, request, waitFor, type Lantern, type MarSpec } from './harness.js';
 import { expectUnchanged, FREE_PORTS, observe } from './hostile-support.js';
+import { holdFile, waitForLine, waitForQueued } from './observed-state.js';
 
 const NOOP: MarSpec = { file: 'noop.mar', handler: 'echo_handler.py', modelName: 'noop' };
 const RESPONDER: MarSpec = { file: 'responder.mar', handler: 'response_handler.py', modelName: 'responder' };
+const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
+const MIB = 1024 * 1024;
 
 /** Raw bytes in, everything the server sends until it closes out. */
 function raw(url: string, bytes: string): Promise<string> {
@@ -66,12 +69,42 @@ describe('hostile requests', () => {
       const big = await raw(base, `GET /models HTTP/1.1\r\nHost: x\r\nx-pad: ${'a'.repeat(20_000)}\r\n\r\n`);
       assert.match(big, /^HTTP\/1\.1 400 /);
       assert.deepEqual(jsonBody(big), invalid);
+      // 24 KB of small headers: node:http counts only their names and values (16 KB), Lantern the whole head.
+      const manySmall = Array.from({ length: 2000 }, (_, i) => `x-h${String(i).padStart(4, '0')}: v\r\n`).join('');
+      const many = await raw(base, `GET /models HTTP/1.1\r\nHost: x\r\n${manySmall}\r\n`);
+      assert.match(many, /^HTTP\/1\.1 400 /);
+      assert.deepEqual(jsonBody(many), invalid);
       const smuggled = await raw(base, 'POST /models HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
       assert.match(smuggled, /^HTTP\/1\.1 400 /);
       const garbage = await raw(base, 'HELLO\x00\x01\r\n\r\n');
       assert.deepEqual(jsonBody(garbage), invalid);
     }
     expectError(await request('GET', `${lantern.management}/models/%E0%A4%A`), 400, 'BadRequestException', 'Invalid HTTP message.');
+    await expectUnchanged(lantern, before);
+  });
+
+  it('answers a body sent a byte at a time with 408 once request_body_timeout_ms has passed', async () => {
+    const lantern = await lanterns.start({ properties: [...FREE_PORTS, 'request_body_timeout_ms=1500'] });
+    const before = await observe(lantern);
+    const { port } = new URL(lantern.management);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' || err.code === 'EPIPE' ? undefined : reject(err)));
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      });
+      socket.on('connect', () => {
+        socket.write('POST /models HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{');
+        // One byte every 200 ms: the whole body would take 200 s.
+        timer = setInterval(() => (socket.writable ? socket.write(' ') : undefined), 200);
+      });
+    });
+    assert.match(reply, /^HTTP\/1\.1 408 /);
+    assert.deepEqual(jsonBody(reply), { code: 408, type: 'RequestTimeoutException', message: 'The request was not received in time.' });
     await expectUnchanged(lantern, before);
   });
 
@@ -103,6 +136,34 @@ describe('hostile requests', () => {
     const ok = await predict('multipart/form-data; boundary=b', '--b\r\nContent-Disposition: form-data; name="data"\r\n\r\nhello\r\n--b--\r\n');
     assert.equal(ok.status, 200, ok.text);
     await expectUnchanged(lantern, before);
+  });
+
+  it('refuses bodies over max_inflight_request_bytes with 503 before buffering them, answers each request once and keeps serving', async () => {
+    const lantern = await lanterns.start({ archives: [SLOW], properties: [...FREE_PORTS, 'load_models=slow.mar', `max_inflight_request_bytes=${8 * MIB}`] });
+    await withWorker(lantern, 'slow');
+    const predict = `${lantern.inference}/predictions/slow`;
+    const hold = holdFile(lantern, 'burst');
+    const held = request('POST', predict, { body: hold.body });
+    await waitForLine(lantern.logs, 'slow_handler: holding until');
+    // A 3 MiB body the handler reads as "sleep 0 seconds"; two fit in 8 MiB beside the held request.
+    const big = `0${' '.repeat(3 * MIB - 1)}`;
+    const replies: Array<Awaited<ReturnType<typeof request>> | null> = Array.from({ length: 5 }, () => null);
+    const burst = replies.map((_, i) => request('POST', predict, { body: big }).then((reply) => (replies[i] = reply)));
+    await waitFor('the refused requests to be answered', () => replies.filter((r) => r !== null).length >= 3, 60_000);
+    await waitForQueued(lantern, 'slow', 2);
+    await hold.release();
+    assert.equal((await held).status, 200);
+    await Promise.all(burst);
+    const statuses = replies.map((r) => r?.status).sort();
+    assert.deepEqual(statuses, [200, 200, 503, 503, 503]);
+    for (const reply of replies) {
+      if (reply?.status === 503) {
+        expectError(reply, 503, 'ServiceUnavailableException', `Server busy: request bodies in flight would exceed max_inflight_request_bytes (${8 * MIB} bytes); retry later`);
+      }
+    }
+    // Every byte was given back: the same bodies fit again, two at a time.
+    const again = await Promise.all([request('POST', predict, { body: big }), request('POST', predict, { body: big })]);
+    assert.deepEqual(again.map((r) => r.status), [200, 200]);
   });
 
   it('answers a response over max_response_size with a clear 500 and keeps serving', async () => {

@@ -22,9 +22,20 @@ export interface LanternProcess {
   signal(signal: NodeJS.Signals): void;
 }
 
-/** `viaCommand` starts it as users do, through LANTERN_COMMAND, instead of `node bin/lantern.js`. */
-export function startLanternProcess(cwd: string, args: readonly string[], env: Record<string, string> = {}, viaCommand = false): LanternProcess {
-  const [command, argv] = viaCommand ? [LANTERN_COMMAND, ['--foreground', ...args]] : [process.execPath, [LANTERN_BIN, '--foreground', ...args]];
+/**
+ * `viaCommand` starts it as users do, through LANTERN_COMMAND, instead of `node bin/lantern.js`;
+ * `fdLimit` runs it under `ulimit -n` (a bash in between that execs it, so the pid is Lantern's).
+ */
+export function startLanternProcess(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  viaCommand = false,
+  fdLimit?: number,
+): LanternProcess {
+  const [direct, directArgv] = viaCommand ? [LANTERN_COMMAND, ['--foreground', ...args]] : [process.execPath, [LANTERN_BIN, '--foreground', ...args]];
+  const [command, argv] =
+    fdLimit === undefined ? [direct, directArgv] : ['/bin/bash', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, direct, ...directArgv]];
   const child = spawn(command, argv, {
     cwd,
     env: { ...process.env, ...env },

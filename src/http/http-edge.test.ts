@@ -20,7 +20,7 @@ const ROUTES: Route[] = [
       ANY: {
         summary: 'echo',
         handler: async (ex) => {
-          const body = await readBody(ex.req, 1024);
+          const body = await readBody(ex.req, 1024, ex.bodyAllowance ?? null);
           sendJson(ex.res, ex.ctx, 200, { method: ex.method, length: body.length });
         },
       },
@@ -66,6 +66,14 @@ function rawExchange(port: number, pieces: ReadonlyArray<string | Buffer>, pause
       }
     });
   });
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 const bodyOf = (raw: string): unknown => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
@@ -139,6 +147,84 @@ describe('HTTP edge limits', () => {
       assert.match(text, /^HTTP\/1\.1 413 /);
       assert.equal((bodyOf(text) as { type: string }).type, 'RequestEntityTooLargeException');
     } finally {
+      await e.close();
+    }
+  });
+
+  it('counts the whole head against the limit: many small headers over 16 KiB get 400', async () => {
+    const { edge: e } = edge();
+    const port = (await e.listen('inference', address('http://127.0.0.1:0'))).port ?? 0;
+    try {
+      // 2,000 lines of 12 bytes: 24 KB on the wire, though node:http counts only 16,000 of them.
+      const headers = Array.from({ length: 2000 }, (_, i) => `x-h${String(i).padStart(4, '0')}: v\r\n`).join('');
+      const { text } = await rawExchange(port, [`GET /echo HTTP/1.1\r\nHost: x\r\n${headers}\r\n`]);
+      assert.match(text, /^HTTP\/1\.1 400 /);
+      assert.deepEqual(bodyOf(text), { code: 400, type: 'BadRequestException', message: 'Invalid HTTP message.' });
+      const fits = Array.from({ length: 1000 }, (_, i) => `x-h${String(i).padStart(4, '0')}: v\r\n`).join('');
+      assert.match((await rawExchange(port, [`GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${fits}\r\n`])).text, /^HTTP\/1\.1 200 /);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('answers a body that arrives too slowly with 408 within requestMs', async () => {
+    const { edge: e } = edge({ timeouts: { requestMs: 1000, checkIntervalMs: 50 } });
+    const port = (await e.listen('inference', address('http://127.0.0.1:0'))).port ?? 0;
+    try {
+      // One byte every 200 ms of a 100-byte body: 20 s to send it all.
+      const pieces = ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', ...Array.from({ length: 100 }, () => 'b')];
+      const { text, closedAfterMs } = await rawExchange(port, pieces, 200);
+      assert.match(text, /^HTTP\/1\.1 408 /);
+      assert.match(text, /\r\nconnection: close\r\n/i);
+      assert.deepEqual(bodyOf(text), { code: 408, type: 'RequestTimeoutException', message: 'The request was not received in time.' });
+      assert.ok(closedAfterMs < 10_000, `closed after ${closedAfterMs} ms`);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('refuses a body that would take the bytes in flight over max_inflight_request_bytes with 503, and gives them back', async () => {
+    const { edge: e } = edge({ maxInflightRequestBytes: 700 });
+    const port = (await e.listen('inference', address('http://127.0.0.1:0'))).port ?? 0;
+    try {
+      const chunk = `100\r\n${'y'.repeat(256)}\r\n`;
+      const { text } = await rawExchange(port, ['POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', chunk, chunk, chunk, '0\r\n\r\n'], 20);
+      assert.match(text, /^HTTP\/1\.1 503 /);
+      assert.deepEqual(bodyOf(text), {
+        code: 503,
+        type: 'ServiceUnavailableException',
+        message: 'Server busy: request bodies in flight would exceed max_inflight_request_bytes (700 bytes); retry later',
+      });
+      const declared = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(701) });
+      assert.equal(declared.status, 503);
+      await declared.arrayBuffer();
+      for (let i = 0; i < 3; i++) {
+        const ok = await fetch(`http://127.0.0.1:${port}/echo`, { method: 'POST', body: 'x'.repeat(600) });
+        assert.deepEqual(await ok.json(), { method: 'POST', length: 600 }, 'the bytes of answered requests are given back');
+      }
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('keeps at most maxConnectionsPerListener connections, closing the oldest idle one for a new one', async () => {
+    const { edge: e, refused } = edge({ maxConnectionsPerListener: 3 });
+    const port = (await e.listen('inference', address('http://127.0.0.1:0'))).port ?? 0;
+    const idle: net.Socket[] = [];
+    let closed = 0;
+    try {
+      for (let i = 0; i < 6; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.on('close', () => closed++);
+        idle.push(socket);
+      }
+      await waitUntil(() => closed >= 3);
+      const res = await fetch(`http://127.0.0.1:${port}/echo`);
+      assert.deepEqual(await res.json(), { method: 'GET', length: 0 });
+      await waitUntil(() => refused.some((line) => line.includes('max_connections_per_listener=3')));
+    } finally {
+      for (const socket of idle) socket.destroy();
       await e.close();
     }
   });

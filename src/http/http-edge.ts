@@ -9,7 +9,6 @@ import {
   invalidHttpMessage,
   methodNotAllowed,
   requestTimedOut,
-  requestTooLarge,
   resourceNotFound,
   serverStopping,
   tokenAuthenticationFailed,
@@ -18,8 +17,11 @@ import {
 } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
 import { isModelPath, modelOpenApiDocument, openApiDocument } from './openapi.js';
-import { errorBody, prettyJson, sendError, sendJson, sendStatus, type CorsSettings, type ResponseContext } from './respond.js';
+import { sendError, sendJson, sendStatus, writeRawError, type CorsSettings, type ResponseContext } from './respond.js';
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
+import { automaticConnectionBound, ConnectionGuard, ListenerGuards, openFileLimit } from './connection-guard.js';
+import { InflightBudget } from './inflight-budget.js';
+import { admitRequest, afterBody, answersBeforeBody, watchBodyDeadline } from './request-limits.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
 
 export interface HttpEdgeOptions {
@@ -40,13 +42,17 @@ export interface HttpEdgeOptions {
   readonly timeouts?: Partial<EdgeTimeouts>;
   /** Throws the usual 404 for an unknown model or version (for `OPTIONS` on a model's paths). */
   readonly requireModel?: (name: string, version: string | null) => void;
+  /** Open connections per listener (max_connections_per_listener); 0 or absent: from the open-file limit. */
+  readonly maxConnectionsPerListener?: number;
+  /** Body bytes held by requests not yet answered (max_inflight_request_bytes); unbounded when absent. */
+  readonly maxInflightRequestBytes?: number;
 }
 
 /** How long a client may take; every value is deliberate (slowloris, stalled uploads, idle sockets). */
 export interface EdgeTimeouts {
   /** From connection (or the end of the previous request) to the end of the request headers. */
   readonly headersMs: number;
-  /** To receive a whole request, body included; the time to answer is not counted. */
+  /** From the end of the head to the end of the body (answered 408 past it); the time to answer is not counted. */
   readonly requestMs: number;
   /** An idle keep-alive connection is closed after this. */
   readonly keepAliveMs: number;
@@ -63,6 +69,7 @@ export const DEFAULT_EDGE_TIMEOUTS: EdgeTimeouts = Object.freeze({
 
 /** Request line plus headers; a larger head is answered 400 `Invalid HTTP message.` as TorchServe's decoder does. */
 export const MAX_HEADER_BYTES = 16 * 1024;
+
 
 const HTTPS_ONLY = 'This TorchServe instance only accepts HTTPS requests';
 
@@ -81,8 +88,21 @@ export class HttpEdge {
   private active = 0;
   private stopping = false;
   private readonly drainWaiters = new Set<() => void>();
+  private readonly guards: ListenerGuards;
+  private readonly maxConnections: number;
+  private readonly budget: InflightBudget | null;
 
-  constructor(private readonly options: HttpEdgeOptions) {}
+  constructor(private readonly options: HttpEdgeOptions) {
+    const configured = options.maxConnectionsPerListener ?? 0;
+    this.maxConnections = configured > 0 ? configured : automaticConnectionBound(openFileLimit());
+    this.guards = new ListenerGuards(options.logRefused, options.logError);
+    this.budget = options.maxInflightRequestBytes === undefined ? null : new InflightBudget(options.maxInflightRequestBytes);
+  }
+
+  /** The bound each listener applies (after the automatic default is worked out). */
+  get connectionsPerListener(): number {
+    return this.maxConnections;
+  }
 
   /** Stops accepting connections; requests arriving on open connections get 503. Idempotent. */
   stopAccepting(): void {
@@ -124,15 +144,25 @@ export class HttpEdge {
    * management addresses are equal); returns one entry per API served.
    */
   async listenShared(served: readonly Api[], address: ListenAddress): Promise<BoundListener[]> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(served, req, res);
+    const where = address.scheme === 'unix' ? `unix:${address.path}` : `${address.scheme}://${address.host}:${address.port}`;
+    const guard = new ConnectionGuard({ maxConnections: this.maxConnections, log: this.options.logRefused, name: `${served.join('+')} listener ${where}` });
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(served, guard, req, res);
     const server: Server | NetServer =
-      address.scheme === 'https' ? await this.httpsFront(address.host, address.port, handler) : this.limited(createServer(this.serverOptions(), handler));
+      address.scheme === 'https'
+        ? await this.httpsFront(address.host, address.port, handler, guard)
+        : this.limited(createServer(this.serverOptions(), handler));
+    this.guards.add(guard, server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
+      const listening = (): void => {
+        server.off('error', reject);
+        server.on('error', (err: NodeJS.ErrnoException) => this.guards.acceptFailed(err, where));
+        resolve();
+      };
       if (address.scheme === 'unix') {
-        void unlink(address.path).catch(() => undefined).then(() => server.listen(address.path, resolve));
+        void unlink(address.path).catch(() => undefined).then(() => server.listen(address.path, listening));
       } else {
-        server.listen(address.port, address.host, resolve);
+        server.listen(address.port, address.host, listening);
       }
     });
     if (address.scheme === 'unix') {
@@ -156,8 +186,12 @@ export class HttpEdge {
   private limited<S extends Server>(server: S): S {
     const timeouts = this.timeouts();
     server.headersTimeout = timeouts.headersMs;
-    server.requestTimeout = timeouts.requestMs;
+    // A backstop only: the edge answers a slow body with 408 at requestMs after its head (handle()),
+    // where node:http would close the connection without an answer.
+    server.requestTimeout = timeouts.headersMs + timeouts.requestMs + 2 * timeouts.checkIntervalMs;
     server.keepAliveTimeout = timeouts.keepAliveMs;
+    // Every header is kept, so that the whole head can be counted (request-limits.ts).
+    server.maxHeadersCount = 0;
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
     this.servers.push(server);
     return server;
@@ -167,14 +201,19 @@ export class HttpEdge {
    * An https listener: a TCP server that hands decrypted TLS connections to one HTTP server and plain
    * HTTP to another that answers 403, as TorchServe does.
    */
-  private async httpsFront(host: string, port: number, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<NetServer> {
+  private async httpsFront(
+    host: string,
+    port: number,
+    handler: (req: IncomingMessage, res: ServerResponse) => void,
+    guard: ConnectionGuard,
+  ): Promise<NetServer> {
     const material = await loadTlsMaterial(this.options.tls ?? { certificateFile: null, privateKeyFile: null }, `https://${host}:${port}`);
     const secure = this.limited(createServer(this.serverOptions(), handler));
     const plain = this.limited(createServer(this.serverOptions(), (req, res) => this.refusePlainHttp(req, res)));
     // These servers never listen themselves; 'listening' starts node:http's timeout checks for them.
     secure.emit('listening');
     plain.emit('listening');
-    const front = createHttpsFront(material, secure, plain, this.timeouts().headersMs);
+    const front = createHttpsFront(material, secure, plain, this.timeouts().headersMs, (tlsSocket, socket) => guard.alias(tlsSocket, socket));
     this.fronts.push(front);
     return front;
   }
@@ -187,15 +226,7 @@ export class HttpEdge {
     }
     const error: ServeError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? requestTimedOut() : invalidHttpMessage();
     this.options.logRefused(`Refused a request from ${socket.remoteAddress ?? '-'}: ${err.code ?? err.message}`);
-    const body = Buffer.from(prettyJson(errorBody(error)), 'utf8');
-    const head = [
-      `HTTP/1.1 ${error.status} ${error.status === 408 ? 'Request Timeout' : 'Bad Request'}`,
-      `x-request-id: ${randomUUID()}`,
-      'content-type: application/json',
-      `content-length: ${body.length}`,
-      'connection: close',
-    ].join('\r\n');
-    socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]));
+    writeRawError(socket, error);
   }
 
   private refusePlainHttp(req: IncomingMessage, res: ServerResponse): void {
@@ -206,6 +237,7 @@ export class HttpEdge {
 
   async close(): Promise<void> {
     this.stopping = true;
+    this.guards.close();
     const fronts = this.fronts.splice(0).map((front) => new Promise<void>((resolve) => front.close(() => resolve())));
     await Promise.all(
       this.servers.splice(0).map(
@@ -227,7 +259,7 @@ export class HttpEdge {
     return logFailure === undefined ? { requestId: randomUUID(), cors, logError } : { requestId: randomUUID(), cors, logError, logFailure };
   }
 
-  private handle(apis: readonly Api[], req: IncomingMessage, res: ServerResponse): void {
+  private handle(apis: readonly Api[], guard: ConnectionGuard, req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const ctx: ResponseContext = this.context();
     if (this.stopping) {
@@ -235,16 +267,33 @@ export class HttpEdge {
       return;
     }
     this.active++;
+    guard.requestStarted(req.socket);
     // A response emits each of these once: plain listeners spare the once() wrappers.
-    res.on('close', () => this.finished());
+    res.on('close', () => {
+      guard.requestEnded(req.socket);
+      this.finished();
+    });
+    watchBodyDeadline(req, res, this.timeouts().requestMs, () => this.bodyTimedOut(req, res, ctx));
     res.on('finish', () => {
       const elapsedMs = performance.now() - started;
       this.options.onResponse?.(apis[0] as Api, req, res.statusCode, elapsedMs);
     });
     this.route(apis, req, res, ctx).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, ctx, err);
-      else res.destroy(err instanceof Error ? err : undefined);
+      if (res.headersSent) res.destroy(err instanceof Error ? err : undefined);
+      else if (!answersBeforeBody(req, err)) afterBody(req, () => sendError(res, ctx, err));
+      else sendError(res, ctx, err);
     });
+  }
+
+  /** The body did not arrive in time: 408, then the connection is closed instead of reading on. */
+  private bodyTimedOut(req: IncomingMessage, res: ServerResponse, ctx: ResponseContext): void {
+    this.options.logRefused(`Refused a request from ${req.socket.remoteAddress ?? '-'}: its body was not received within ${this.timeouts().requestMs} ms`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.once('finish', () => req.socket.end());
+    sendError(res, ctx, requestTimedOut());
   }
 
   private async route(apis: readonly Api[], req: IncomingMessage, res: ServerResponse, ctx: ResponseContext): Promise<void> {
@@ -257,12 +306,8 @@ export class HttpEdge {
       throw invalidHttpMessage();
     }
     const method = req.method ?? 'GET';
-    // As TorchServe's aggregator: an oversized body is refused before routing and the token check.
-    const maxBytes = this.options.maxRequestBytes;
-    if (maxBytes !== undefined && Number(req.headers['content-length'] ?? 0) > maxBytes) {
-      req.resume();
-      throw requestTooLarge(maxBytes);
-    }
+    // As TorchServe's aggregator: an oversized head or body is refused before routing and the token check.
+    const allowance = admitRequest(req, res, MAX_HEADER_BYTES, this.options.maxRequestBytes, this.budget);
     if (segments.length === 0 || segments[0] === 'api-description') {
       if (segments.length === 0 && method !== 'OPTIONS') throw methodNotAllowed();
       sendJson(res, ctx, 200, openApiDocument(this.options.routes, apis, this.options.version));
@@ -299,7 +344,7 @@ export class HttpEdge {
       case 'method-not-allowed':
         throw methodNotAllowed();
       case 'found':
-        await match.handler({ req, res, ctx, method, query: url.searchParams, params: match.params });
+        await match.handler({ req, res, ctx, method, query: url.searchParams, params: match.params, bodyAllowance: allowance });
     }
   }
 }

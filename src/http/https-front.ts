@@ -46,9 +46,15 @@ const TLS_HANDSHAKE_RECORD = 0x16;
  * A TCP server for an https listener. A connection that opens with a TLS handshake record is
  * decrypted and handed to `secure` (a node:http server) once the handshake is done; anything else
  * goes to `plain` as it is. A connection that sends nothing, or does not finish its handshake,
- * within `handshakeTimeoutMs` is closed.
+ * within `handshakeTimeoutMs` is closed. `onSecure` learns which TCP connection carries each TLS socket.
  */
-export function createHttpsFront(material: TlsMaterial, secure: net.Server, plain: net.Server, handshakeTimeoutMs: number): net.Server {
+export function createHttpsFront(
+  material: TlsMaterial,
+  secure: net.Server,
+  plain: net.Server,
+  handshakeTimeoutMs: number,
+  onSecure: (tlsSocket: TLSSocket, socket: net.Socket) => void = () => undefined,
+): net.Server {
   const secureContext = createSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
   return net.createServer({ pauseOnConnect: true }, (socket) => {
     const onEarlyError = (): void => void socket.destroy();
@@ -76,6 +82,7 @@ export function createHttpsFront(material: TlsMaterial, secure: net.Server, plai
         socket.setTimeout(0);
         socket.off('error', onEarlyError);
         tlsSocket.removeAllListeners('error');
+        onSecure(tlsSocket, socket);
         secure.emit('connection', tlsSocket);
       });
     });

@@ -72,7 +72,7 @@ interface RouteInputs {
 }
 
 async function predict(ex: Exchange, deps: InferenceRouteDeps, name: string | null, version: string | null, inputs: RouteInputs): Promise<void> {
-  const body = await receiveBody(ex.req, deps.maxRequestBytes);
+  const body = await receiveBody(ex.req, deps.maxRequestBytes, ex.bodyAllowance ?? null);
   const headers = requestHeaders(ex);
   if (inputs.urlPath !== null) headers.push(['url_path', inputs.urlPath]);
   if (inputs.explain !== null) headers.push(['explain', inputs.explain ? 'True' : 'False']);

@@ -48,7 +48,7 @@ const DESCRIBE_QUERY: readonly QueryParam[] = [
 /** Register parameters come from a JSON body when the request is application/json (spec §1.2). */
 async function registerQuery(ex: Exchange, maxBytes: number): Promise<URLSearchParams> {
   if (mimeType(ex.req.headers['content-type']) !== 'application/json') return ex.query;
-  const body = await readBody(ex.req, maxBytes);
+  const body = await readBody(ex.req, maxBytes, ex.bodyAllowance ?? null);
   let parsed: unknown;
   try {
     parsed = parseLenientJson(body.toString('utf8'));

@@ -2,8 +2,9 @@
 // (spec §2.3): form fields and files one parameter each, anything else one `body` parameter.
 import type { IncomingMessage } from 'node:http';
 import type busboy from 'busboy';
-import { badRequest, clientGoneMidBody, requestTooLarge } from '../errors.js';
+import { badRequest, clientGoneMidBody, inflightBytesExceeded, requestTooLarge } from '../errors.js';
 import type { RequestParameter } from '../protocol/messages.js';
+import type { BodyAllowance } from './inflight-budget.js';
 
 /** A request body as it arrived: its chunks and their total size. */
 export interface ReceivedBody {
@@ -11,13 +12,16 @@ export interface ReceivedBody {
   readonly size: number;
 }
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const { chunks, size } = await receiveBody(req, maxBytes);
+export async function readBody(req: IncomingMessage, maxBytes: number, allowance: BodyAllowance | null = null): Promise<Buffer> {
+  const { chunks, size } = await receiveBody(req, maxBytes, allowance);
   return Buffer.concat(chunks, size);
 }
 
-/** The body's chunks, not joined: a large body is then never copied on its way to a worker. */
-export function receiveBody(req: IncomingMessage, maxBytes: number): Promise<ReceivedBody> {
+/**
+ * The body's chunks, not joined: a large body is then never copied on its way to a worker. Each
+ * chunk is counted against `allowance` (max_inflight_request_bytes) before it is kept.
+ */
+export function receiveBody(req: IncomingMessage, maxBytes: number, allowance: BodyAllowance | null = null): Promise<ReceivedBody> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBytes) {
@@ -29,10 +33,12 @@ export function receiveBody(req: IncomingMessage, maxBytes: number): Promise<Rec
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
+      const refusal = size > maxBytes ? requestTooLarge(maxBytes) : allowance?.received(chunk.length) === false ? inflightBytesExceeded(allowance.limitBytes) : null;
+      if (refusal !== null) {
+        chunks.length = 0;
         req.removeAllListeners('data');
         req.resume();
-        reject(requestTooLarge(maxBytes));
+        reject(refusal);
         return;
       }
       chunks.push(chunk);

@@ -1,7 +1,9 @@
 // Writing responses the way TorchServe does (spec §0.3): pretty JSON with a trailing newline,
 // no-cache headers, a fresh x-request-id, CORS headers when configured, and the connection
 // closed after an error.
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { asServeError, describeFailure, type ServeError } from '../errors.js';
 
 export interface CorsSettings {
@@ -79,4 +81,17 @@ export function sendError(res: ServerResponse, ctx: ResponseContext, err: unknow
     ctx.logFailure(`${res.req?.method ?? '-'} ${path}: ${describeFailure(error)}`, error);
   }
   sendJson(res, ctx, error.status, errorBody(error));
+}
+
+/** An error written straight to a socket that node:http has no response object for (a head it could not parse). */
+export function writeRawError(socket: Socket, error: ServeError): void {
+  const body = Buffer.from(prettyJson(errorBody(error)), 'utf8');
+  const head = [
+    `HTTP/1.1 ${error.status} ${error.status === 408 ? 'Request Timeout' : 'Bad Request'}`,
+    `x-request-id: ${randomUUID()}`,
+    'content-type: application/json',
+    `content-length: ${body.length}`,
+    'connection: close',
+  ].join('\r\n');
+  socket.end(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]));
 }

@@ -1,6 +1,7 @@
 // The one route table: every HTTP route of the inference and management APIs, with its
 // methods, and matching by path segments the way TorchServe splits paths (spec §0.1).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyAllowance } from './inflight-budget.js';
 import type { ResponseContext } from './respond.js';
 
 /** `metrics`: the metrics listener, which never asks for a token (spec §10.1). */
@@ -15,6 +16,8 @@ export interface Exchange {
   readonly query: URLSearchParams;
   /** Named path parameters; `rest` holds segments beyond the template, joined by '/'. */
   readonly params: Readonly<Record<string, string>>;
+  /** The request's share of max_inflight_request_bytes, for bodies read in chunks; null when unbounded. */
+  readonly bodyAllowance?: BodyAllowance | null;
 }
 
 export type Handler = (ex: Exchange) => Promise<void> | void;
