@@ -81,6 +81,8 @@ export interface BoundListener {
 
 export class HttpEdge {
   private readonly servers: Server[] = [];
+  /** Servers a close() or destroy() is releasing. */
+  private readonly releasing: Server[] = [];
   private readonly unixPaths: string[] = [];
   /** The TCP listeners in front of https servers (those are in `servers` and never listen themselves). */
   private readonly fronts: NetServer[] = [];
@@ -97,11 +99,6 @@ export class HttpEdge {
     this.maxConnections = configured > 0 ? configured : automaticConnectionBound(openFileLimit());
     this.guards = new ListenerGuards(options.logRefused, options.logError);
     this.budget = options.maxInflightRequestBytes === undefined ? null : new InflightBudget(options.maxInflightRequestBytes);
-  }
-
-  /** The bound each listener applies (after the automatic default is worked out). */
-  get connectionsPerListener(): number {
-    return this.maxConnections;
   }
 
   /** Stops accepting connections; requests arriving on open connections get 503. Idempotent. */
@@ -235,9 +232,22 @@ export class HttpEdge {
     sendStatus(res, ctx, 403, HTTPS_ONLY);
   }
 
-  async close(): Promise<void> {
+  /** Stops accepting, lets open requests end (cut after 1 s), releases the ports. Idempotent. */
+  close(): Promise<void> {
+    return this.release(1000);
+  }
+
+  /** Cuts every connection now, answered or not, and releases the ports. Idempotent. */
+  destroy(): Promise<void> {
+    return this.release(0);
+  }
+
+  private async release(graceMs: number): Promise<void> {
     this.stopping = true;
     this.guards.close();
+    // A destroy() during a close() cuts what the close is still waiting for.
+    if (graceMs === 0) for (const s of this.releasing) s.closeAllConnections();
+    this.releasing.push(...this.servers);
     const fronts = this.fronts.splice(0).map((front) => new Promise<void>((resolve) => front.close(() => resolve())));
     await Promise.all(
       this.servers.splice(0).map(
@@ -246,7 +256,8 @@ export class HttpEdge {
             s.close(() => resolve());
             s.closeIdleConnections();
             // Connections still open after a grace period (a request body still uploading) are cut.
-            setTimeout(() => s.closeAllConnections(), 1000).unref();
+            if (graceMs === 0) s.closeAllConnections();
+            else setTimeout(() => s.closeAllConnections(), graceMs).unref();
           }),
       ),
     );
