@@ -123,15 +123,24 @@ class Metric:
         self._cache = cache
         self.value = 0
 
-    def _line(self, value, dimension_values, request_id) -> str:
-        dims = ",".join(f"{n}:{v}" for n, v in zip(self.dimension_names, dimension_values))
+    @property
+    def metric_name(self) -> str:
+        """TorchServe's name for ``name`` (CachingMetric.metric_name)."""
+        return self.name
+
+    def _line(self, value, dimension_string, request_id) -> str:
         line = (
-            f"[METRICS]{self.name}.{self.unit}:{_format_number(value)}|#{dims}"
+            f"[METRICS]{self.name}.{self.unit}:{_format_number(value)}|#{dimension_string}"
             f"|#type:{_type_name(self.metric_type)}|#hostname:{self._cache.hostname},{int(time.time())}"
         )
         if request_id:
             line += f",{request_id}"
         return line
+
+    def emit_metrics(self, request_id, value, dimension_string) -> None:
+        """Prints one line for ``value`` with dimensions already joined as ``Name:value,...``
+        (TorchServe's CachingMetric.emit_metrics, which custom metric classes override or call)."""
+        _emit(self._line(value, dimension_string, request_id))
 
     def add_or_update(self, value, dimension_values=None, request_id: str | None = "") -> None:
         dimension_values = list(dimension_values or [])
@@ -143,7 +152,8 @@ class Metric:
             self.value += value
         else:
             self.value = value
-        _emit(self._line(value, dimension_values, request_id))
+        dims = ",".join(f"{n}:{v}" for n, v in zip(self.dimension_names, dimension_values))
+        self.emit_metrics(request_id, value, dims)
 
     def update(self, value, request_id: str | None = "", dimensions=None) -> None:
         values = [d.value for d in dimensions] if dimensions else [""] * len(self.dimension_names)

@@ -10,11 +10,13 @@ import time
 
 import torch
 
-from ..utils.util import list_classes_from_module, load_label_mapping
+from ..handler_utils.timer import timed
+from ..utils.util import check_valid_pt2_backend, list_classes_from_module, load_label_mapping
 
 logger = logging.getLogger(__name__)
 
 INDEX_TO_NAME = "index_to_name.json"
+PROFILER_TRACE_ROOT = "/tmp/pytorch_profiler"
 
 
 def _device_for(gpu_id) -> "torch.device":
@@ -51,7 +53,7 @@ class BaseHandler:
         self.target = 0
         self.model_pt_path = None
         self.model_yaml_config = {}
-        self.handle_profiling = False
+        self.profiler_args = {}
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -63,7 +65,6 @@ class BaseHandler:
         properties = context.system_properties
         self.manifest = context.manifest or {}
         self.model_yaml_config = getattr(context, "model_yaml_config", None) or {}
-        self.handle_profiling = bool((self.model_yaml_config.get("handler") or {}).get("profile", False))
         self.device = _device_for(properties.get("gpu_id"))
         self.map_location = self.device.type
         model_dir = properties.get("model_dir")
@@ -116,61 +117,114 @@ class BaseHandler:
             providers.insert(0, "CUDAExecutionProvider")
         return ort.InferenceSession(path, providers=providers)
 
-    def _maybe_compile(self):
+    def _compile_options(self):
+        """``torch.compile`` keyword arguments from model-config.yaml's ``pt2``, or None when the
+        model is not to be compiled: ``pt2: {compile: {enable: true, ...}}``, or the older forms
+        ``pt2: <backend>`` and ``pt2: {backend: ..., ...}``. A backend outside PT2Backend is not
+        compiled (with a warning), and ``pt2: {export: ...}`` is not compiled here either."""
         pt2 = self.model_yaml_config.get("pt2")
-        if not pt2 or not isinstance(self.model, torch.nn.Module):
+        if pt2 is None:
+            return None
+        if isinstance(pt2, dict) and "compile" in pt2:
+            options = dict(pt2["compile"])
+            if options.pop("enable", False) is not True:
+                return None
+        elif isinstance(pt2, dict) and "export" in pt2:
+            return None
+        elif isinstance(pt2, (str, dict)):
+            options = {"backend": pt2} if isinstance(pt2, str) else dict(pt2)
+            logger.warning("pt2 given as a backend or as torch.compile arguments is deprecated; use pt2: {compile: {enable: true, ...}}")
+        else:
+            raise ValueError("pt2 should be str or dict")
+        if "backend" in options and not check_valid_pt2_backend(options["backend"]):
+            return None
+        return options
+
+    def _maybe_compile(self):
+        options = self._compile_options()
+        if options is None or not isinstance(self.model, torch.nn.Module):
             return
         compile_fn = getattr(torch, "compile", None)
         if compile_fn is None:
             logger.warning("pt2 is configured but this torch has no torch.compile; serving the model uncompiled")
             return
-        options = dict(pt2.get("compile", pt2)) if isinstance(pt2, dict) else {"backend": str(pt2)}
-        options.pop("enable", None)
         try:
             self.model = compile_fn(self.model, **options)
             logger.info("Compiled model with %s", options)
         except Exception as e:  # noqa: BLE001 — an uncompiled model still serves
             logger.warning("Compiling the model with %s failed (%s); serving it uncompiled", options, e)
 
+    def get_device(self):
+        """The device the model was loaded on."""
+        return self.device
+
     # -- per batch -----------------------------------------------------------------------------
 
+    @timed
     def preprocess(self, data):
         """The batch as a tensor on the model's device (override for real inputs)."""
         return torch.as_tensor(data, device=self.device)
 
+    @timed
     def inference(self, data, *args, **kwargs):
-        with torch.no_grad():
+        with torch.inference_mode():
             return self.model(data.to(self.device), *args, **kwargs)
 
+    @timed
     def postprocess(self, data):
         """A list with one element per request."""
         return data.tolist()
 
     def handle(self, data, context):
         """Describe request → ``[describe_handle()]``; explain request → ``explain_handle``; else
-        preprocess → inference → postprocess. Records ``HandlerTime`` in ms."""
+        preprocess → inference → postprocess. With ENABLE_TORCH_PROFILER set, the steps run under
+        the PyTorch profiler instead. Records ``HandlerTime`` in ms."""
         start = time.time()
         self.context = context
         metrics = context.metrics
-        if self._is_describe():
+        if os.environ.get("ENABLE_TORCH_PROFILER"):
+            if self.manifest is None:
+                self.manifest = context.manifest  # the trace directory is named after the model
+            output, _ = self._infer_with_profiler(data=data)
+        elif self._is_describe():
             output = [self.describe_handle()]
         else:
-            data_preprocess = self._step("preprocess", self.preprocess, data)
+            data_preprocess = self.preprocess(data)
             if not self._is_explain():
-                output = self._step("inference", self.inference, data_preprocess)
-                output = self._step("postprocess", self.postprocess, output)
+                output = self.postprocess(self.inference(data_preprocess))
             else:
                 output = self.explain_handle(data_preprocess, data)
         metrics.add_time("HandlerTime", round((time.time() - start) * 1000, 2), None, "ms")
         return output
 
-    def _step(self, name, fn, value):
-        if not self.handle_profiling:
-            return fn(value)
-        start = time.perf_counter()
-        result = fn(value)
-        self.context.metrics.add_time(f"ts_handler_{name}", round((time.perf_counter() - start) * 1000, 2), None, "ms")
-        return result
+    def _infer_with_profiler(self, data):
+        """Runs preprocess, inference (or explain) and postprocess under ``torch.profiler``, each as
+        a recorded function, and returns (output, profiler). Unless ``self.profiler_args`` says
+        otherwise it profiles CPU and CUDA with shapes and writes a TensorBoard trace to
+        /tmp/pytorch_profiler/<model name>."""
+        from torch.profiler import ProfilerActivity, profile, record_function
+
+        if not self.profiler_args:
+            self.profiler_args["activities"] = [ProfilerActivity.CPU, ProfilerActivity.CUDA]
+            self.profiler_args["record_shapes"] = True
+        if "on_trace_ready" not in self.profiler_args:
+            model_name = ((self.manifest or {}).get("model") or {}).get("modelName", "")
+            trace_dir = os.path.join(PROFILER_TRACE_ROOT, model_name)
+            self.profiler_args["on_trace_ready"] = torch.profiler.tensorboard_trace_handler(trace_dir)
+            logger.info("Saving chrome trace to : %s", trace_dir)
+        with profile(**self.profiler_args) as prof:
+            with record_function("preprocess"):
+                data_preprocess = self.preprocess(data)
+            if not self._is_explain():
+                with record_function("inference"):
+                    output = self.inference(data_preprocess)
+                with record_function("postprocess"):
+                    output = self.postprocess(output)
+            else:
+                with record_function("explain"):
+                    output = self.explain_handle(data_preprocess, data)
+        logger.info(prof.key_averages().table(sort_by="cpu_time_total", row_limit=10))
+        return output, prof
 
     # -- describe and explain ------------------------------------------------------------------
 

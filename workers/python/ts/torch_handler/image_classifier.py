@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision import transforms
 
+from ..handler_utils.timer import timed
 from ..utils.util import map_class_to_label
 from .vision_handler import VisionHandler
 
@@ -31,6 +32,7 @@ class ImageClassifier(VisionHandler):
     def get_max_result_classes(self):
         return self.topk
 
+    @timed
     def postprocess(self, data):
         probabilities = F.softmax(data, dim=1)
         probs, classes = torch.topk(probabilities, self.topk, dim=1)

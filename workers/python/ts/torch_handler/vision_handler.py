@@ -10,6 +10,7 @@ from abc import ABC
 import torch
 from PIL import Image
 
+from ..handler_utils.timer import timed
 from .base_handler import BaseHandler
 
 
@@ -29,6 +30,7 @@ class VisionHandler(BaseHandler, ABC):
             self.ig = None
         self.initialized = True
 
+    @timed
     def preprocess(self, data):
         images = []
         for row in data:

@@ -1,0 +1,4 @@
+"""``ts.torch_handler.dali_image_classifier``: not provided (needs NVIDIA DALI (nvidia.dali) and a CUDA GPU); see ts._not_provided."""
+from .._not_provided import refuse
+
+refuse("ts.torch_handler.dali_image_classifier", "NVIDIA DALI (nvidia.dali) and a CUDA GPU", "nvidia.dali")
