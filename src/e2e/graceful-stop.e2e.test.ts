@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expectError, lanternPerTest, marBytes, pidAlive, request, waitAllDead, waitFor, type Reply, type MarSpec } from './harness.js';
 import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-process.js';
-import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued, waitForReceived } from './observed-state.js';
+import { countLines, pipelineBehindRunning, waitForLine, waitForReceived } from './observed-state.js';
 
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
 /** The slow model with pipelining on (slow batches are not pipelined unless the model says so). */
@@ -58,19 +58,7 @@ describe('graceful stop', () => {
     const lantern = await lanterns.start({ archives: [SLOW_PIPELINED], properties: ['graceful_shutdown_timeout_sec=1'] });
     assert.equal((await request('POST', `${lantern.management}/models?url=slow.mar&initial_workers=1&synchronous=true`)).status, 200);
     lanterns.seen(lantern.pids('slow'));
-    // While the first request holds the worker the other two queue up; when it ends, the second is
-    // sent and the third goes right behind it into the worker's socket (pipelining).
-    const hold = holdFile(lantern, 'first');
-    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: hold.body });
-    await waitForLine(lantern.logs, 'slow_handler: holding until');
-    const second = request('POST', `${lantern.inference}/predictions/slow`, { body: '5' });
-    await waitForQueued(lantern, 'slow', 1);
-    const third = request('POST', `${lantern.inference}/predictions/slow`, { body: '4' });
-    await waitForQueued(lantern, 'slow', 2);
-    await hold.release();
-    assert.equal((await first).status, 200);
-    await waitForLine(lantern.logs, 'slow_handler: sleeping 5');
-    assert.equal(await queuedRequests(lantern, 'slow'), 0, 'the third request left the queue with the second, into the busy worker');
+    const { running: second, behind: third } = await pipelineBehindRunning(lantern, 5, 4);
     await lantern.server.close();
     const replies = await Promise.all([second, third]);
     assert.deepEqual(

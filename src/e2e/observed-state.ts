@@ -3,7 +3,8 @@
 // machine shared with other test runs a guess is either too short (flaky) or too long (slow).
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { request, waitFor, type Lantern } from './harness.js';
+import assert from 'node:assert/strict';
+import { request, waitFor, type Lantern, type Reply } from './harness.js';
 
 /** How many of `lines` contain `fragment`. */
 export function countLines(lines: readonly string[], fragment: string): number {
@@ -63,4 +64,29 @@ export async function waitForReceived(lantern: Lantern, count: number): Promise<
 export function holdFile(lantern: Lantern, name: string): { body: string; release(): Promise<void> } {
   const file = path.join(path.dirname(lantern.store), `release-${name}`);
   return { body: `until:${file}`, release: () => writeFile(file, '') };
+}
+
+/**
+ * With the slow model's one worker held by a first request, two more queue up; once it is released
+ * the second runs (sleeping `runningSec`) and the third, sleeping `behindSec`, is sent into the busy
+ * worker's socket behind it (pipelining). Resolves once the queue shows it empty, with the two
+ * requests still to be answered.
+ */
+export async function pipelineBehindRunning(
+  lantern: Lantern,
+  runningSec: number,
+  behindSec: number,
+): Promise<{ running: Promise<Reply>; behind: Promise<Reply> }> {
+  const hold = holdFile(lantern, 'first');
+  const first = request('POST', `${lantern.inference}/predictions/slow`, { body: hold.body });
+  await waitForLine(lantern.logs, 'slow_handler: holding until');
+  const running = request('POST', `${lantern.inference}/predictions/slow`, { body: String(runningSec) });
+  await waitForQueued(lantern, 'slow', 1);
+  const behind = request('POST', `${lantern.inference}/predictions/slow`, { body: String(behindSec) });
+  await waitForQueued(lantern, 'slow', 2);
+  await hold.release();
+  assert.equal((await first).status, 200);
+  await waitForLine(lantern.logs, `slow_handler: sleeping ${runningSec}`);
+  assert.equal(await queuedRequests(lantern, 'slow'), 0, 'the third request left the queue with the second, into the busy worker');
+  return { running, behind };
 }

@@ -13,7 +13,7 @@ import {
   type Lantern,
   type MarSpec,
 } from './harness.js';
-import { countLines, holdFile, queuedRequests, waitForLine, waitForQueued } from './observed-state.js';
+import { countLines, pipelineBehindRunning, waitForLine } from './observed-state.js';
 
 const BATCH: MarSpec = { file: 'batch.mar', handler: 'batch_handler.py', modelName: 'batch' };
 const SLOW: MarSpec = { file: 'slow.mar', handler: 'slow_handler.py', modelName: 'slow' };
@@ -132,19 +132,7 @@ describe('workers', () => {
 
   it('serves a batch that waited in a killed worker behind the running one (pipelined) with the restarted worker', async () => {
     const { lantern, before } = await withOneWorker(SLOW_PIPELINED);
-    // While the first request holds the worker, two more queue up; when it ends, the second is sent
-    // and the third right behind it into the worker's socket, where it waits, never started.
-    const hold = holdFile(lantern, 'first');
-    const first = request('POST', `${lantern.inference}/predictions/slow`, { body: hold.body });
-    await waitForLine(lantern.logs, 'slow_handler: holding until');
-    const running = request('POST', `${lantern.inference}/predictions/slow`, { body: '30' });
-    await waitForQueued(lantern, 'slow', 1);
-    const behind = request('POST', `${lantern.inference}/predictions/slow`, { body: '0' });
-    await waitForQueued(lantern, 'slow', 2);
-    await hold.release();
-    assert.equal((await first).status, 200);
-    await waitForLine(lantern.logs, 'slow_handler: sleeping 30');
-    assert.equal(await queuedRequests(lantern, 'slow'), 0, 'the third request left the queue with the second, into the busy worker');
+    const { running, behind } = await pipelineBehindRunning(lantern, 30, 0);
 
     // Killed as the OOM killer would: TorchServe answers that with 507.
     process.kill(before.pid, 'SIGKILL');
