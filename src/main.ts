@@ -38,6 +38,7 @@ import { chooseConfigFile, snapshotNotice } from './startup/config-file.js';
 import { hostSettings, sameAddress, snapshotProperties, type ServerEnvironment, type StartOptions } from './startup/server-settings.js';
 import { loadStartupModels } from './startup/startup-models.js';
 import { VERSION } from './version.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 
 export { VERSION } from './version.js';
 export type { ServerEnvironment, StartOptions } from './startup/server-settings.js';
@@ -46,6 +47,10 @@ type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Snapshots kept in $LOG_LOCATION/config; older ones are removed. */
 const SNAPSHOTS_KEPT = 10;
+/** Request bodies of this much in flight at once make a burst, after which memory is collected. */
+const BURST_BYTES = 64 * 1048576;
+/** How long the bodies in flight must stay at none before that collection. */
+const BURST_QUIET_MS = 2000;
 
 export interface RunningServer {
   readonly listeners: ReadonlyArray<BoundListener | GrpcListener>;
@@ -229,7 +234,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean): HttpEdge {
+function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean, bodyMemory: MemoryReclaimer): HttpEdge {
   const { inference, management, auth, metrics } = core;
   return new HttpEdge({
     routes: [
@@ -252,6 +257,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () =
     maxRequestBytes: config.max_request_size,
     maxConnectionsPerListener: config.max_connections_per_listener,
     maxInflightRequestBytes: config.max_inflight_request_bytes,
+    bodyMemory: { drained: (peak) => bodyMemory.drained(peak), busy: () => bodyMemory.busy() },
     timeouts: { requestMs: config.request_body_timeout_ms },
     tls: { certificateFile: config.certificate_file, privateKeyFile: config.private_key_file },
     requireModel: (name, version) => inference.requireModel(name, version),
@@ -295,7 +301,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const core = await buildCore(config, environment, options, modelStore);
   const { registry, host, snapshots, auth, metrics } = core;
   let phase: ServerPhase = 'starting';
-  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0);
+  const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
+  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0, reclaimer);
   const grpcSettings = grpcOptions(config, logger, core);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
@@ -329,6 +336,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
     } },
     { what: 'remove the key file', run: async () => auth?.close() },
     { what: 'stop the metrics', run: () => metrics.close() },
+    { what: 'stop the memory reclaimer', run: async () => reclaimer.close() },
   ];
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= runStopSteps(stopSteps, logger));

@@ -20,7 +20,7 @@ import { isModelPath, modelOpenApiDocument, openApiDocument } from './openapi.js
 import { sendError, sendJson, sendStatus, writeRawError, type CorsSettings, type ResponseContext } from './respond.js';
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
 import { automaticConnectionBound, ConnectionGuard, ListenerGuards, openFileLimit } from './connection-guard.js';
-import { InflightBudget } from './inflight-budget.js';
+import { InflightBudget, type BudgetEvents } from './inflight-budget.js';
 import { admitRequest, afterBody, answersBeforeBody, watchBodyDeadline } from './request-limits.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
 
@@ -46,6 +46,8 @@ export interface HttpEdgeOptions {
   readonly maxConnectionsPerListener?: number;
   /** Body bytes held by requests not yet answered (max_inflight_request_bytes); unbounded when absent. */
   readonly maxInflightRequestBytes?: number;
+  /** Told when request bodies start and stop being held (main.ts gives memory back after a burst). */
+  readonly bodyMemory?: BudgetEvents;
 }
 
 /** How long a client may take; every value is deliberate (slowloris, stalled uploads, idle sockets). */
@@ -98,7 +100,7 @@ export class HttpEdge {
     const configured = options.maxConnectionsPerListener ?? 0;
     this.maxConnections = configured > 0 ? configured : automaticConnectionBound(openFileLimit());
     this.guards = new ListenerGuards(options.logRefused, options.logError);
-    this.budget = options.maxInflightRequestBytes === undefined ? null : new InflightBudget(options.maxInflightRequestBytes);
+    this.budget = options.maxInflightRequestBytes === undefined ? null : new InflightBudget(options.maxInflightRequestBytes, options.bodyMemory ?? {});
   }
 
   /** Stops accepting connections; requests arriving on open connections get 503. Idempotent. */

@@ -27,3 +27,18 @@ describe('the in-flight request bytes budget', () => {
     assert.equal(budget.held, 0);
   });
 });
+
+describe('the in-flight budget events', () => {
+  it('tells when bodies start being held and when they are all answered, with the peak between', () => {
+    const seen: string[] = [];
+    const budget = new InflightBudget(100, { busy: () => seen.push('busy'), drained: (peak) => seen.push(`drained ${peak}`) });
+    const a = budget.allowance();
+    const b = budget.allowance();
+    assert.equal(a.reserve(30), true);
+    assert.equal(b.reserve(50), true);
+    a.giveBack();
+    b.giveBack();
+    assert.equal(budget.allowance().reserve(10), true);
+    assert.deepEqual(seen, ['busy', 'drained 80', 'busy']);
+  });
+});

@@ -4,10 +4,21 @@
 // process growing until the operating system kills it.
 
 /** The bytes held by all requests in flight, against one limit. */
+export interface BudgetEvents {
+  /** Held bytes went from some to none; `peakBytes` is the most held since the last time. */
+  drained?(peakBytes: number): void;
+  /** Held bytes went from none to some. */
+  busy?(): void;
+}
+
 export class InflightBudget {
   private heldBytes = 0;
+  private peakBytes = 0;
 
-  constructor(readonly limitBytes: number) {}
+  constructor(
+    readonly limitBytes: number,
+    private readonly events: BudgetEvents = {},
+  ) {}
 
   get held(): number {
     return this.heldBytes;
@@ -17,12 +28,20 @@ export class InflightBudget {
   tryTake(bytes: number): boolean {
     if (!(bytes > 0)) return true;
     if (this.heldBytes + bytes > this.limitBytes) return false;
+    if (this.heldBytes === 0) this.events.busy?.();
     this.heldBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.heldBytes);
     return true;
   }
 
   giveBack(bytes: number): void {
+    const before = this.heldBytes;
     this.heldBytes = Math.max(0, this.heldBytes - bytes);
+    if (before > 0 && this.heldBytes === 0) {
+      const peak = this.peakBytes;
+      this.peakBytes = 0;
+      this.events.drained?.(peak);
+    }
   }
 
   /** One request's share: what it declared up front, grown chunk by chunk past that, returned once. */
