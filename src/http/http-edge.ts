@@ -72,7 +72,6 @@ export const DEFAULT_EDGE_TIMEOUTS: EdgeTimeouts = Object.freeze({
 /** Request line plus headers; a larger head is answered 400 `Invalid HTTP message.` as TorchServe's decoder does. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 
-
 const HTTPS_ONLY = 'This TorchServe instance only accepts HTTPS requests';
 
 export interface BoundListener {

@@ -1,7 +1,6 @@
 // Turns a model source (url + registration parameters) into a running ServedModel, and takes
 // one down again. Shared by the register API, startup loading and snapshot restore.
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { openArchive, type ArchiveLimits, type ModelArchive } from '../archive/model-archive.js';
 import type { ModelSourceSettings } from '../archive/aws-environment.js';
@@ -15,7 +14,7 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';
 import { WorkerPool, type PoolEvents } from '../workers/worker-pool.js';
 import { WorkerProcess, type WorkerLaunch } from '../workers/worker-process.js';
-import { modelThreadsOf, threadEnvironment, threadsPerWorker } from '../workers/thread-budget.js';
+import { threadEnvironment, threadsPerWorker } from '../workers/thread-budget.js';
 import { autoscaleSettings, type AutoscaleSettings } from '../workers/autoscaler.js';
 import {
   resolveModelSettings,
@@ -142,7 +141,6 @@ export class ModelHost {
   private async installDependencies(model: ServedModel, archive: ModelArchive, targetDir: string): Promise<void> {
     const requirementsFile = path.resolve(archive.dir, archive.manifest.model.requirementsFile ?? '');
     if (!requirementsFile.startsWith(archive.dir + path.sep)) throw customPipInstallFailed(model.name);
-    await mkdir(path.dirname(targetDir), { recursive: true });
     await claimFolder(targetDir);
     try {
       await installPythonDependencies({
@@ -179,7 +177,7 @@ export class ModelHost {
     );
     const queue = new JobQueue(settings.jobQueueSize, this.clock);
     const launch = workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir));
-    const budget = { ...this.settings.threads, modelThreads: modelThreadsOf(archive.config?.raw ?? null) };
+    const budget = { ...this.settings.threads, modelThreads: positiveInteger(archive.config?.raw?.workerThreads) };
     // Threads are counted when each process starts, against the model's maximum workers then.
     let served: ServedModel | null = null;
     const launchNow = (): WorkerLaunch => {
@@ -234,6 +232,7 @@ export class ModelHost {
   }
 }
 
+/** A model-config.yaml value that must be a positive integer, or null. */
 const positiveInteger = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null);
 
 /** max_worker_rss_mb, or the archive's maxWorkerRssMb (model-config.yaml) over it; null for none. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { modelThreadsOf, threadEnvironment, threadsPerWorker } from './thread-budget.js';
+import { threadEnvironment, threadsPerWorker } from './thread-budget.js';
 
 describe('the thread budget', () => {
   it('splits the cores between the workers a model may have, at least one thread each', () => {
@@ -15,10 +15,6 @@ describe('the thread budget', () => {
   it('takes the model-config.yaml number over worker_threads, and worker_threads over the split', () => {
     assert.equal(threadsPerWorker({ cpuCount: 8, serverThreads: 3, modelThreads: null }, 2), 3);
     assert.equal(threadsPerWorker({ cpuCount: 8, serverThreads: 3, modelThreads: 5 }, 2), 5);
-    assert.equal(modelThreadsOf({ workerThreads: 2 }), 2);
-    assert.equal(modelThreadsOf({ workerThreads: '2' }), null);
-    assert.equal(modelThreadsOf({ workerThreads: 0 }), null);
-    assert.equal(modelThreadsOf(null), null);
   });
 
   it("never overrides OMP_NUM_THREADS or MKL_NUM_THREADS that the user set", () => {

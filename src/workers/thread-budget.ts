@@ -28,9 +28,3 @@ export function threadEnvironment(threads: number, inherited: Readonly<Record<st
   for (const name of MATH_LIBRARY_ENV) if (inherited[name] === undefined) env[name] = String(threads);
   return env;
 }
-
-/** workerThreads from model-config.yaml, when it is a positive integer. */
-export function modelThreadsOf(yaml: Readonly<Record<string, unknown>> | null): number | null {
-  const value = yaml?.workerThreads;
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
-}

@@ -10,6 +10,7 @@ import { Autoscaler, type AutoscaleSettings, type PoolLoad } from './autoscaler.
 import {
   INITIAL_STATE,
   isLive,
+  isTerminal,
   transition,
   withinRetryWindow,
   type RestartPolicy,
@@ -228,8 +229,8 @@ export class WorkerPool {
   /** Processes currently alive, for tests and metrics. */
   pids(): number[] {
     return this.slots.flatMap((s) => {
-      const live = s.state.kind === 'starting' || isLive(s.state) || s.state.kind === 'recycling' || s.state.kind === 'stopping';
-      return live && s.process !== null ? [s.process.pid] : [];
+      const running = s.state.kind !== 'backing-off' && !isTerminal(s.state);
+      return running && s.process !== null ? [s.process.pid] : [];
     });
   }
 
@@ -244,8 +245,9 @@ export class WorkerPool {
 
   /** Stops every worker now; what they run or hold is answered with `error`. Idempotent. */
   async destroy(error: ServeError): Promise<void> {
-    this.closing ??= this.retire('pool destroyed', 'now', error);
-    await Promise.all(this.retired.map((s) => this.stopSlot(s, 'pool destroyed', 'now', error)));
+    // After a close(), the slots it is stopping are cut short.
+    if (this.closing === null) this.closing = this.retire('pool destroyed', 'now', error);
+    else await Promise.all(this.retired.map((s) => this.stopSlot(s, 'pool destroyed', 'now', error)));
     await this.closing;
   }
 
