@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   WORKERS_FAILED_TO_START: 'the model could not be loaded by its workers; the model log has the reason',
   MODEL_UNREGISTERED: 'the model was unregistered before the request was served',
   SERVER_STOPPING: 'the server is shutting down',
+  CONNECTIONS_RESERVED: "the listener serves inference and management and is at max_connections_per_listener; the connections past it are kept for management requests, so retry, or give inference its own address",
   CLEANUP_TIMEOUT: 'unregistering took longer than unregister_model_timeout',
   RESPONSE_TOO_LARGE: "the handler's response is over max_response_size; raise it in config.properties",
   TOKEN_REFUSED: 'the Authorization header is missing, wrong or expired; send "Authorization: Bearer <key>" with the key from key_file.json',
@@ -189,6 +190,9 @@ export const modelUnloaded = (name: string): ServeError =>
   new ServeError(503, 'ServiceUnavailableException', `Model "${name}" was unregistered before the request was served`, undefined, 'MODEL_UNREGISTERED');
 export const serverStopping = (): ServeError =>
   new ServeError(503, 'ServiceUnavailableException', 'Server is shutting down', undefined, 'SERVER_STOPPING');
+export const connectionsReserved = (): ServeError =>
+  new ServeError(503, 'ServiceUnavailableException',
+    'Too many connections: this listener is at max_connections_per_listener, and the connections past it serve the management API only', undefined, 'CONNECTIONS_RESERVED');
 export const cleanupTimeout = (name: string): ServeError =>
   new ServeError(408, 'RequestTimeoutException', `Timed out while cleaning resources: ${name}`, undefined, 'CLEANUP_TIMEOUT');
 export const responseTooLarge = (sizeBytes: number): ServeError =>

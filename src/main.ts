@@ -13,6 +13,7 @@ import { ManagementService } from './services/management-service.js';
 import { InferenceService } from './services/inference-service.js';
 import type { ServedModel } from './services/served-model.js';
 import { HttpEdge, type BoundListener } from './http/http-edge.js';
+import { connectionBound, ListenerGuards } from './http/connection-guard.js';
 import type { GrpcEdge, GrpcEdgeOptions, GrpcListener } from './grpc/grpc-edge.js';
 import { managementRoutes } from './http/management-routes.js';
 import { inferenceRoutes } from './http/inference-routes.js';
@@ -234,7 +235,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean, bodyMemory: MemoryReclaimer): HttpEdge {
+function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean, bodyMemory: MemoryReclaimer, listenerGuards: ListenerGuards): HttpEdge {
   const { inference, management, auth, metrics } = core;
   return new HttpEdge({
     routes: [
@@ -256,6 +257,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () =
     logRefused: (message) => logger.warn(message),
     maxRequestBytes: config.max_request_size,
     maxConnectionsPerListener: config.max_connections_per_listener,
+    listenerGuards,
     maxInflightRequestBytes: config.max_inflight_request_bytes,
     bodyMemory: { drained: (peak) => bodyMemory.drained(peak), busy: () => bodyMemory.busy() },
     timeouts: { requestMs: config.request_body_timeout_ms },
@@ -268,7 +270,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () =
   });
 }
 
-function grpcOptions(config: Config, logger: Logger, core: Core): GrpcEdgeOptions {
+function grpcOptions(config: Config, logger: Logger, core: Core, listenerGuards: ListenerGuards): GrpcEdgeOptions {
   if (config.enable_grpc_ssl && (config.certificate_file === null || config.private_key_file === null)) {
     throw new ConfigError([{ key: 'enable_grpc_ssl', value: 'true', source: 'file', reason: 'needs certificate_file and private_key_file' }]);
   }
@@ -282,6 +284,8 @@ function grpcOptions(config: Config, logger: Logger, core: Core): GrpcEdgeOption
     clock: core.clock,
     logError: (message, cause) => logger.error(message, cause),
     logRefused: (message) => logger.warn(message),
+    maxConnections: connectionBound(config.max_connections_per_listener),
+    listenerGuards,
   };
 }
 
@@ -302,8 +306,10 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const { registry, host, snapshots, auth, metrics } = core;
   let phase: ServerPhase = 'starting';
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
-  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0, reclaimer);
-  const grpcSettings = grpcOptions(config, logger, core);
+  // One accept back-off for every listener: out of descriptors, all of them shed idle connections.
+  const listenerGuards = new ListenerGuards((message) => logger.warn(message), (message, cause) => logger.error(message, cause));
+  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0, reclaimer, listenerGuards);
+  const grpcSettings = grpcOptions(config, logger, core, listenerGuards);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
   let wasServing = false;

@@ -1,8 +1,11 @@
 // The gRPC listeners (spec §11.1): InferenceAPIsService on grpc_inference_address:port and
 // ManagementAPIsService on grpc_management_address:port, TLS when enable_grpc_ssl, inbound messages
 // limited to max_request_size, and token authorization from `authorization: Bearer <key>` metadata
-// (spec §3) checked before any handler runs.
+// (spec §3) checked before any handler runs. Lantern accepts the TCP connections itself and hands
+// them to grpc-js, so each listener has the same connection bound as the HTTP listeners (issue 21):
+// a connection that has sent nothing is closed after a while and shed first at the bound.
 import { readFile } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import {
   Server,
   ServerCredentials,
@@ -20,6 +23,10 @@ import type { ManagementService } from '../services/management-service.js';
 import { loadLanternServices, type LanternServices } from './proto-definitions.js';
 import { inferenceCalls } from './inference-calls.js';
 import { managementCalls } from './management-calls.js';
+import { ConnectionGuard, type ListenerGuards } from '../http/connection-guard.js';
+
+/** A connection that has not sent a byte (the HTTP/2 preface) this long after it was accepted is closed. */
+const SILENT_CONNECTION_MS = 30_000;
 
 export type GrpcApi = 'grpc-inference' | 'grpc-management';
 
@@ -46,10 +53,15 @@ export interface GrpcEdgeOptions {
   readonly clock: Clock;
   readonly logError: (message: string, cause: unknown) => void;
   readonly logRefused: (message: string) => void;
+  /** Open connections per listener (max_connections_per_listener, resolved). */
+  readonly maxConnections: number;
+  /** The accept back-off every listener shares. */
+  readonly listenerGuards: ListenerGuards;
 }
 
 export class GrpcEdge {
   private readonly servers: Server[] = [];
+  private readonly tcpServers: NetServer[] = [];
   private readonly shutdowns = new Map<Server, Promise<void>>();
   private readonly stopping = new AbortController();
   private readonly services: LanternServices = loadLanternServices();
@@ -69,11 +81,27 @@ export class GrpcEdge {
     }
     this.servers.push(server);
     const bracketed = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    const credentials = await this.credentials();
+    const where = `${bracketed}:${port}`;
+    const injector = server.createConnectionInjector(await this.credentials());
+    const guard = new ConnectionGuard({
+      maxConnections: this.options.maxConnections,
+      log: this.options.logRefused,
+      name: `${api} listener ${where}`,
+      // grpc-js owns the HTTP/2 sessions: a connection that has sent its preface is a client's channel
+      // and is never shed; one that has sent nothing is, and is closed after SILENT_CONNECTION_MS.
+      busy: (socket) => socket.bytesRead > 0,
+      silentTimeoutMs: SILENT_CONNECTION_MS,
+    });
+    const tcp = createNetServer((socket) => injector.injectConnection(socket));
+    this.options.listenerGuards.add(guard, tcp);
+    this.tcpServers.push(tcp);
     const boundPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${bracketed}:${port}`, credentials, (err, bound) =>
-        err === null ? resolve(bound) : reject(new Error(`The ${api} listener cannot listen on ${bracketed}:${port}: ${err.message}`, { cause: err })),
-      );
+      tcp.once('error', (err) => reject(new Error(`The ${api} listener cannot listen on ${where}: ${err.message}`, { cause: err })));
+      tcp.listen(port, host.replace(/^\[|\]$/g, ''), () => {
+        tcp.removeAllListeners('error');
+        tcp.on('error', (err: NodeJS.ErrnoException) => this.options.listenerGuards.acceptFailed(err, `${api} ${where}`));
+        resolve((tcp.address() as AddressInfo).port);
+      });
     });
     return { api, url: `${this.options.tls === null ? 'grpc' : 'grpcs'}://${bracketed}:${boundPort}`, port: boundPort };
   }
@@ -81,6 +109,7 @@ export class GrpcEdge {
   /** Refuses new calls from now on; calls in flight go on (a StreamPredictions2 call up to its current request). Idempotent. */
   stopAccepting(): void {
     this.stopping.abort();
+    for (const tcp of this.tcpServers.splice(0)) tcp.close(() => undefined);
     for (const server of this.servers) {
       if (this.shutdowns.has(server)) continue;
       this.shutdowns.set(server, new Promise<void>((resolve) => server.tryShutdown(() => resolve())));

@@ -2,14 +2,16 @@
 // each listener has its own bound on open connections, so no listener can take the file descriptors
 // another needs, and at the bound the connection that has waited longest without a request in flight
 // is closed to make room for the new one. Only when every connection is busy is the new one refused.
+// A listener that serves management beside inference keeps a few connections past its bound for
+// management requests alone, so a flood of slow inference requests cannot lock the operator out.
 import { readFileSync } from 'node:fs';
 import type { Server as NetServer, Socket } from 'node:net';
 
 /** Descriptors kept out of the listeners' share: workers' pipes and sockets, log files, gRPC, models. */
 const RESERVED_FRACTION = 1 / 8;
 const MIN_RESERVED_FDS = 64;
-/** Shares of what is left: inference, management, metrics and one for gRPC's connections. */
-const LISTENER_SHARES = 4;
+/** Shares of what is left: inference, management, metrics, gRPC inference and gRPC management. */
+const LISTENER_SHARES = 5;
 /** Assumed when the limit cannot be read (not Linux): the common default soft limit. */
 const FALLBACK_OPEN_FILE_LIMIT = 1024;
 /** Accept back-off after EMFILE/ENFILE: the first pause, doubled while accept keeps failing, up to the cap. */
@@ -32,18 +34,33 @@ export function openFileLimit(limitsText?: string): number | null {
 }
 
 /**
- * The per-listener bound used when max_connections_per_listener is 0: a quarter of the descriptors
- * left after a reserve, so that every listener together stays below the open-file limit.
+ * The per-listener bound used when max_connections_per_listener is 0: a fifth of the descriptors
+ * left after a reserve (a management reserve included), so that every listener together stays
+ * below the open-file limit.
  */
 export function automaticConnectionBound(fdLimit: number | null): number {
   const limit = fdLimit ?? FALLBACK_OPEN_FILE_LIMIT;
   const reserved = Math.max(MIN_RESERVED_FDS, Math.floor(limit * RESERVED_FRACTION));
-  return Math.max(1, Math.floor((limit - reserved) / LISTENER_SHARES));
+  const share = Math.max(1, Math.floor((limit - reserved) / LISTENER_SHARES));
+  return Math.max(1, share - managementReserve(share));
 }
+
+/** max_connections_per_listener as configured, or from the open-file limit when it is 0. */
+export function connectionBound(configured: number): number {
+  return configured > 0 ? configured : automaticConnectionBound(openFileLimit());
+}
+
+/** Connections past the bound that a listener serving management beside inference keeps for management requests. */
+export function managementReserve(bound: number): number {
+  return Math.min(MAX_MANAGEMENT_RESERVE, Math.max(1, Math.floor(bound / 16)));
+}
+const MAX_MANAGEMENT_RESERVE = 32;
 
 interface Tracked {
   /** Requests received on this connection and not yet answered. */
   inFlight: number;
+  /** Admitted past the bound: it may carry management requests only. */
+  reserved: boolean;
 }
 
 export interface ConnectionGuardOptions {
@@ -51,6 +68,15 @@ export interface ConnectionGuardOptions {
   /** One line per shedding episode (not per connection: a flood must not flood the log too). */
   readonly log: (message: string) => void;
   readonly name: string;
+  /** Connections admitted past maxConnections for management requests only (shared listeners); 0 when absent. */
+  readonly managementReserve?: number;
+  /**
+   * A connection the guard cannot see requests on (gRPC's HTTP/2 sessions) counts as busy when this
+   * says so; by default a connection is busy while it has requests in flight.
+   */
+  readonly busy?: (socket: Socket) => boolean;
+  /** A connection that has sent no byte this long after it was accepted is closed; none when absent. */
+  readonly silentTimeoutMs?: number;
 }
 
 /** Connections of one listener: counted on 'connection', shed when idle, refused when all are busy. */
@@ -64,11 +90,18 @@ export class ConnectionGuard {
   private logTimer: NodeJS.Timeout | null = null;
   /** Lowered below maxConnections while accept fails for lack of descriptors; null otherwise. */
   private ceiling: number | null = null;
+  /** Open connections admitted into the management reserve. */
+  private reservedCount = 0;
 
   constructor(private readonly options: ConnectionGuardOptions) {}
 
   get size(): number {
     return this.sockets.size;
+  }
+
+  /** Connections admitted past the bound, which may carry management requests only. */
+  isReserved(socket: object): boolean {
+    return this.lookup(socket)?.reserved ?? false;
   }
 
   /** Runs before node:http sees the connection, so a refused socket never reaches the parser. */
@@ -99,7 +132,7 @@ export class ConnectionGuard {
     this.ceiling = Math.max(1, Math.min(this.ceiling ?? Number.MAX_SAFE_INTEGER, this.sockets.size));
     const idle = this.idleCount();
     const toShed = Math.max(1, Math.ceil(idle / 10));
-    for (let i = 0; i < toShed && this.shedOldestIdle(); i++);
+    for (let i = 0; i < toShed && (this.shedOldestIdle(false) || this.shedOldestIdle(true)); i++);
   }
 
   lift(): void {
@@ -114,30 +147,58 @@ export class ConnectionGuard {
 
   private admit(socket: Socket): void {
     const bound = Math.min(this.options.maxConnections, this.ceiling ?? Number.MAX_SAFE_INTEGER);
-    if (this.sockets.size >= bound && !this.shedOldestIdle()) {
-      this.refusedSinceLog++;
-      this.scheduleLog();
-      socket.destroy();
-      return;
+    let reserved = false;
+    if (this.sockets.size - this.reservedCount >= bound && !this.shedOldestIdle(false)) {
+      // Every ordinary connection is busy: a management connection may still come in through the
+      // reserve (not while out of descriptors), shedding an idle one of the reserve if it is full.
+      const reserve = this.ceiling === null ? (this.options.managementReserve ?? 0) : 0;
+      if (reserve === 0 || (this.reservedCount >= reserve && !this.shedOldestIdle(true))) {
+        this.refusedSinceLog++;
+        this.scheduleLog();
+        socket.destroy();
+        return;
+      }
+      reserved = true;
     }
-    this.sockets.set(socket, { inFlight: 0 });
-    socket.once('close', () => this.sockets.delete(socket));
+    this.sockets.set(socket, { inFlight: 0, reserved });
+    if (reserved) this.reservedCount++;
+    socket.once('close', () => this.forget(socket));
+    const silentMs = this.options.silentTimeoutMs;
+    if (silentMs !== undefined) {
+      const timer = setTimeout(() => {
+        if (socket.bytesRead === 0) socket.destroy();
+      }, silentMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
+  }
+
+  private forget(socket: Socket): void {
+    const tracked = this.sockets.get(socket);
+    if (tracked === undefined) return;
+    this.sockets.delete(socket);
+    if (tracked.reserved) this.reservedCount--;
   }
 
   private lookup(socket: object): Tracked | undefined {
     return this.sockets.get((this.aliases.get(socket) ?? socket) as Socket);
   }
 
+  private isIdle(socket: Socket, tracked: Tracked): boolean {
+    return tracked.inFlight === 0 && !(this.options.busy?.(socket) ?? false);
+  }
+
   private idleCount(): number {
     let idle = 0;
-    for (const tracked of this.sockets.values()) if (tracked.inFlight === 0) idle++;
+    for (const [socket, tracked] of this.sockets) if (this.isIdle(socket, tracked)) idle++;
     return idle;
   }
 
-  private shedOldestIdle(): boolean {
+  /** Closes the idle connection open longest, of the reserve or of the others; false when there is none. */
+  private shedOldestIdle(reserved: boolean): boolean {
     for (const [socket, tracked] of this.sockets) {
-      if (tracked.inFlight > 0) continue;
-      this.sockets.delete(socket);
+      if (tracked.reserved !== reserved || !this.isIdle(socket, tracked)) continue;
+      this.forget(socket);
       socket.destroy();
       this.shedSinceLog++;
       this.scheduleLog();

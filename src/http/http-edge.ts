@@ -6,6 +6,7 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { ListenAddress } from '../config/listen-address.js';
 import {
+  connectionsReserved,
   invalidHttpMessage,
   methodNotAllowed,
   requestTimedOut,
@@ -19,7 +20,7 @@ import type { TokenAuthorization } from '../auth/token-authorization.js';
 import { isModelPath, modelOpenApiDocument, openApiDocument } from './openapi.js';
 import { sendError, sendJson, sendStatus, writeRawError, type CorsSettings, type ResponseContext } from './respond.js';
 import { createHttpsFront, loadTlsMaterial, type TlsFiles } from './https-front.js';
-import { automaticConnectionBound, ConnectionGuard, ListenerGuards, openFileLimit } from './connection-guard.js';
+import { connectionBound, ConnectionGuard, ListenerGuards, managementReserve } from './connection-guard.js';
 import { InflightBudget, type BudgetEvents } from './inflight-budget.js';
 import { admitRequest, afterBody, answersBeforeBody, watchBodyDeadline } from './request-limits.js';
 import { matchRoute, pathSegments, type Api, type Route } from './route-table.js';
@@ -44,6 +45,8 @@ export interface HttpEdgeOptions {
   readonly requireModel?: (name: string, version: string | null) => void;
   /** Open connections per listener (max_connections_per_listener); 0 or absent: from the open-file limit. */
   readonly maxConnectionsPerListener?: number;
+  /** Shared with the gRPC edge, so that running out of descriptors makes every listener shed; one of its own when absent. */
+  readonly listenerGuards?: ListenerGuards;
   /** Body bytes held by requests not yet answered (max_inflight_request_bytes); unbounded when absent. */
   readonly maxInflightRequestBytes?: number;
   /** Told when request bodies start and stop being held (main.ts gives memory back after a burst). */
@@ -96,9 +99,8 @@ export class HttpEdge {
   private readonly budget: InflightBudget | null;
 
   constructor(private readonly options: HttpEdgeOptions) {
-    const configured = options.maxConnectionsPerListener ?? 0;
-    this.maxConnections = configured > 0 ? configured : automaticConnectionBound(openFileLimit());
-    this.guards = new ListenerGuards(options.logRefused, options.logError);
+    this.maxConnections = connectionBound(options.maxConnectionsPerListener ?? 0);
+    this.guards = options.listenerGuards ?? new ListenerGuards(options.logRefused, options.logError);
     this.budget = options.maxInflightRequestBytes === undefined ? null : new InflightBudget(options.maxInflightRequestBytes, options.bodyMemory ?? {});
   }
 
@@ -143,7 +145,13 @@ export class HttpEdge {
    */
   async listenShared(served: readonly Api[], address: ListenAddress): Promise<BoundListener[]> {
     const where = address.scheme === 'unix' ? `unix:${address.path}` : `${address.scheme}://${address.host}:${address.port}`;
-    const guard = new ConnectionGuard({ maxConnections: this.maxConnections, log: this.options.logRefused, name: `${served.join('+')} listener ${where}` });
+    const sharedWithManagement = served.includes('management') && served.length > 1;
+    const guard = new ConnectionGuard({
+      maxConnections: this.maxConnections,
+      managementReserve: sharedWithManagement ? managementReserve(this.maxConnections) : 0,
+      log: this.options.logRefused,
+      name: `${served.join('+')} listener ${where}`,
+    });
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(served, guard, req, res);
     const server: Server | NetServer =
       address.scheme === 'https'
@@ -290,7 +298,7 @@ export class HttpEdge {
       const elapsedMs = performance.now() - started;
       this.options.onResponse?.(apis[0] as Api, req, res.statusCode, elapsedMs);
     });
-    this.route(apis, req, res, ctx).catch((err: unknown) => {
+    this.route(apis, req, res, ctx, guard.isReserved(req.socket)).catch((err: unknown) => {
       if (res.headersSent) res.destroy(err instanceof Error ? err : undefined);
       else if (!answersBeforeBody(req, err)) afterBody(req, () => sendError(res, ctx, err));
       else sendError(res, ctx, err);
@@ -308,7 +316,8 @@ export class HttpEdge {
     sendError(res, ctx, requestTimedOut());
   }
 
-  private async route(apis: readonly Api[], req: IncomingMessage, res: ServerResponse, ctx: ResponseContext): Promise<void> {
+  /** `reserved`: the connection was admitted into a shared listener's management reserve. */
+  private async route(apis: readonly Api[], req: IncomingMessage, res: ServerResponse, ctx: ResponseContext, reserved: boolean): Promise<void> {
     let url: URL;
     let segments: string[];
     try {
@@ -332,6 +341,11 @@ export class HttpEdge {
       match = matchRoute(this.options.routes, other, method, segments);
     }
     const api = match.kind === 'not-found' ? (apis[0] as Api) : match.route.api;
+    if (reserved && api !== 'management') {
+      this.options.logRefused(`Refused ${method} ${url.pathname} from ${req.socket.remoteAddress ?? '-'}: the listener is at its connection bound and its reserve is for the management API`);
+      res.setHeader('Connection', 'close');
+      throw connectionsReserved();
+    }
     // The token check comes before routing, as in TorchServe: without a key an unknown path is a 400.
     const auth = this.options.auth;
     const isPublic = match.kind === 'found' && match.route.scope === 'public';
