@@ -4,7 +4,8 @@
 //                      [--properties 'key=value\n...' (added to the server's config.properties)]
 //                      [--onnx-threads N (resnet18's intraOpNumThreads, served and in-process; default: CPUs)]
 //                      [--onnx-spinning true|false (resnet18's allowSpinning, served and in-process; default: false)]
-// Groups: roundtrip, lifecycle, noop, mlp, resnet18, torchserve. See docs/performance.md.
+//                      [--omp-threads N (the cnn group: OMP_NUM_THREADS forced on both servers; default: Lantern's budget)]
+// Groups: roundtrip, lifecycle, noop, mlp, resnet18, torchserve, cnn. See docs/performance.md.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import { FREE_PORTS, LANTERN_COMMAND, mgmt, ROOT, spawnLogged, startHttpCeiling,
 import { markdownTable } from './lib/report.mjs';
 import { findTorchServe } from './lib/torchserve.mjs';
 import { versusTorchServe } from './lib/versus-torchserve.mjs';
+import { cnnRows } from './lib/cnn.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -283,10 +285,18 @@ try {
   } finally {
     await stopProcess(lantern);
   }
-  if (runs('torchserve')) {
+  if (runs('torchserve') || runs('cnn')) {
     const torchserve = await findTorchServe();
-    if (torchserve.reason !== null) skipped.push(`torchserve: ${torchserve.reason}`);
-    else await versusTorchServe({ dir: workDir, torchserve, resnet: { file: resnet.file, options: RESNET_OPTIONS }, durationS: DURATION_S, smoke: SMOKE, results, log });
+    if (torchserve.reason !== null) skipped.push(`torchserve and cnn: ${torchserve.reason}`);
+    else {
+      if (runs('torchserve')) {
+        await versusTorchServe({ dir: workDir, torchserve, resnet: { file: resnet.file, options: RESNET_OPTIONS }, durationS: DURATION_S, smoke: SMOKE, results, log });
+      }
+      if (runs('cnn')) {
+        const ompThreads = option('--omp-threads', null);
+        await cnnRows({ dir: workDir, torchserve, durationS: DURATION_S, smoke: SMOKE, ompThreads: ompThreads === null ? null : Number(ompThreads), results, log });
+      }
+    }
   }
 } finally {
   await rm(workDir, { recursive: true, force: true });

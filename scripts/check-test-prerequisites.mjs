@@ -55,6 +55,11 @@ const PREREQUISITES = [
     usedBy: 'the benchmark smoke test, beside Lantern',
     present: () => fileExists(TORCHSERVE, constants.X_OK),
   },
+  {
+    name: `captum in TorchServe's environment (bench/setup-torchserve.sh; needs Debian's python3-matplotlib)`,
+    usedBy: "TorchServe's image_classifier in the benchmark's cnn smoke rows",
+    present: () => pythonImports(path.join(path.dirname(TORCHSERVE), 'python'), ['captum.attr']),
+  },
 ];
 
 const results = await Promise.all(PREREQUISITES.map(async (p) => ({ ...p, ok: await p.present() })));

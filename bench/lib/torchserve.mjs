@@ -49,10 +49,10 @@ async function freePorts(count) {
 
 /**
  * Starts TorchServe with its model store at `store`, `models` (`name=file.mar`) loaded at start
- * when given; resolves once it says it started. `pid` is its front end (the JVM), the process whose
+ * when given, `env` added to its environment (its workers inherit it); resolves once it says it started. `pid` is its front end (the JVM), the process whose
  * memory and CPU the rows report; `child` is the `torchserve` command waiting on it.
  */
-export async function startTorchServe(dir, store, torchserve, { models = null } = {}) {
+export async function startTorchServe(dir, store, torchserve, { models = null, env = {} } = {}) {
   const [inference, management, metrics, grpcInference, grpcManagement] = await freePorts(5);
   const config = path.join(dir, 'config.properties');
   await writeFile(
@@ -72,7 +72,7 @@ export async function startTorchServe(dir, store, torchserve, { models = null } 
       logFile: path.join(dir, 'torchserve.out'),
       pattern: /Model server started/,
       // The pid file and the extracted archives go to the run's folder, not /tmp.
-      env: { TMPDIR: dir, TEMP: dir },
+      env: { ...env, TMPDIR: dir, TEMP: dir },
       timeoutMs: 120_000,
     });
   } catch (err) {

@@ -37,7 +37,7 @@ function checkServedRow(r: Row): void {
 test('the benchmark runs in smoke mode and writes a report for every scenario', async () => {
   const out = await mkdtemp(path.join(os.tmpdir(), 'lantern-bench-smoke-'));
   try {
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--smoke', '--out', out], { timeout: 300_000 });
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), '--smoke', '--out', out], { timeout: 600_000 });
     const files = await readdir(out);
     const json = files.find((f) => f.endsWith('.json'));
     assert.ok(json, `no JSON report in ${files.join(', ')}`);
@@ -59,6 +59,15 @@ test('the benchmark runs in smoke mode and writes a report for every scenario', 
       assert.equal(versus.filter((r) => typeof r.coldStartMs === 'number').length, 2, 'a cold start for each server');
       assert.equal(versus.filter((r) => typeof r.scaleMs === 'number').length, 2, 'register + scale for each server');
       for (const r of versus.filter((row) => row.responses2xx !== undefined)) checkServedRow(r);
+      // resnet18 in PyTorch through image_classifier: the in-process ceiling and one row per server.
+      const cnn = report.results.filter((r) => r.group === 'cnn');
+      const ceiling = cnn.filter((r) => r.kind === 'ceiling');
+      assert.equal(ceiling.length, 1, `one in-process ceiling in:\n${cnn.map((r) => r.scenario).join('\n')}`);
+      assert.ok((ceiling[0]?.requestsPerSec as number) > 0, 'the in-process ceiling answered requests');
+      const cnnServed = cnn.filter((r) => r.responses2xx !== undefined);
+      assert.deepEqual(cnnServed.map((r) => r.scenario.split(':')[0]), ['TorchServe 0.12.0', 'Lantern']);
+      for (const r of cnnServed) checkServedRow(r);
+      assert.equal(typeof cnnServed[1]?.ratioToInProcess, 'number', "Lantern's row is compared with the ceiling");
     } else {
       assert.ok(report.skipped.some((s) => s.startsWith('torchserve')), 'TorchServe neither measured nor skipped with a reason');
     }
