@@ -27,6 +27,13 @@ const fileExists = (file, mode = constants.F_OK) =>
     () => false,
   );
 
+/** Resolves with the command's standard output when it exits 0 within the time limit, else null. */
+function outputOf(command, args) {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 120_000 }, (err, stdout) => resolve(err === null ? stdout : null));
+  });
+}
+
 const pythonImports = (python, modules) => succeeds(python, ['-c', `import ${modules.join(', ')}`]);
 
 /** Each prerequisite: what it is, who needs it, and how to tell it is there. */
@@ -54,6 +61,11 @@ const PREREQUISITES = [
     name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
     usedBy: 'the benchmark smoke test, beside Lantern',
     present: () => fileExists(TORCHSERVE, constants.X_OK),
+  },
+  {
+    name: 'helm v4.3.2 (go install helm.sh/helm/v4/cmd/helm@v4.3.2)',
+    usedBy: 'the Helm chart and deploy/ metrics tests (src/e2e/helm-chart, deploy-metrics)',
+    present: async () => /Version:"v4\.3(\.2)?"/.test((await outputOf('helm', ['version'])) ?? ''),
   },
 ];
 
