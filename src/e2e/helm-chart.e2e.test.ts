@@ -14,7 +14,7 @@ interface Container {
   readonly name: string;
   readonly securityContext?: Record<string, unknown>;
   readonly ports?: Array<{ name: string; containerPort: number }>;
-  readonly volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  readonly volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
   readonly [field: string]: unknown;
 }
 
@@ -109,6 +109,7 @@ describe('the Helm chart', () => {
     assert.equal(c.image, 'pytorch/torchserve:latest-gpu');
     assert.equal(at(deployment, 'spec', 'replicas'), 2);
     assert.equal(at(podSpec(deployment), 'volumes', 2, 'persistentVolumeClaim', 'claimName'), 'efs-claim');
+    assert.equal(c.volumeMounts?.find((m) => m.name === 'model-store')?.subPath, 'model-store', "TorchServe's layout of the volume");
     assert.equal(at(c, 'resources', 'limits', 'cpu'), '16');
     assert.equal(at(c, 'resources', 'limits', 'memory'), '32Gi');
     assert.equal(at(c, 'resources', 'limits', 'nvidia.com/gpu'), 4);
@@ -144,6 +145,7 @@ describe('the Helm chart', () => {
     const pvc = only(await renderChart(['default']), 'Deployment');
     assert.equal(at(podSpec(pvc), 'volumes', 2, 'persistentVolumeClaim', 'claimName'), 'lantern-model-store');
     assert.equal(lantern(pvc).volumeMounts?.find((m) => m.name === 'model-store')?.readOnly, true);
+    assert.equal(lantern(pvc).volumeMounts?.find((m) => m.name === 'model-store')?.subPath, undefined);
 
     const s3 = await renderChart(['s3']);
     const s3Pod = only(s3, 'Deployment');
@@ -169,6 +171,7 @@ describe('the Helm chart', () => {
       [['--set', 'autoscaling.enabled=true'], /autoscaling\.model/],
       [['--set', 'autoscaling.enabled=true,autoscaling.model=iris,autoscaling.metric=QueueTime'], /autoscaling\.metric/],
       [['--set', 'modelStore.source=nfs'], /modelStore\.source/],
+      [['--set', 'auth.inferenceKey=short'], /inference key must have at least 16 characters/],
     ];
     for (const [args, message] of cases) {
       const result = await helm(['template', 'demo', CHART_DIR, ...args]);

@@ -60,6 +60,12 @@ set it wins over the Lantern key it stands for.
 {{- $pv.name | default .Values.modelStore.pvc.claimName -}}
 {{- end -}}
 
+{{/* TorchServe's chart keeps the store in the volume's model-store/ folder. */}}
+{{- define "lantern.storeSubPath" -}}
+{{- $pv := .Values.persistentVolume | default dict -}}
+{{- if .Values.modelStore.pvc.subPath -}}{{ .Values.modelStore.pvc.subPath }}{{- else if $pv.name -}}model-store{{- end -}}
+{{- end -}}
+
 {{- define "lantern.authSecretName" -}}
 {{- .Values.auth.existingSecret | default (printf "%s-keys" (include "lantern.fullname" .)) -}}
 {{- end -}}
