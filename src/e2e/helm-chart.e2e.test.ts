@@ -5,6 +5,7 @@
 // cannot work refused with a message.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfig } from '../config/load-config.js';
 import { at, CHART_DIR, chartValues, helm, only, propertiesOf, renderChart, type Manifest } from './helm-render.js';
 
 const VALUES = ['default', 'torchserve-aliases', 's3', 'hpa', 'keda', 'init-container'] as const;
@@ -150,8 +151,12 @@ describe('the Helm chart', () => {
     const s3 = await renderChart(['s3']);
     const s3Pod = only(s3, 'Deployment');
     assert.equal(at(lantern(s3Pod), 'envFrom', 0, 'secretRef', 'name'), 'lantern-s3-credentials');
-    assert.equal(configProperties(s3).get('load_models'), 'iris=s3://my-models/iris.mar,digits=s3://my-models/digits.tar.gz');
-    assert.match(configProperties(s3).get('allowed_urls') ?? '', /s3:\/\/my-models\/\.\*/);
+    assert.equal(configProperties(s3).get('load_models'), 'iris=s3://models.example/iris.mar,digits=s3://models.example/digits.tar.gz');
+    // Read by Lantern's own loader (Java properties escapes): the startup models' bucket is allowed, exactly.
+    const { config } = loadConfig({ fileText: at(only(s3, 'ConfigMap'), 'data', 'config.properties') as string, cli: {}, env: {} });
+    const allowed = (url: string): boolean => config.allowed_urls.some((re) => re.test(url));
+    assert.ok(allowed('s3://models.example/iris.mar') && allowed('s3://my-registry/x.mar'));
+    assert.ok(!allowed('s3://modelsXexample/iris.mar') && !allowed('s3://other/iris.mar'));
     assert.ok(at(podSpec(s3Pod), 'volumes', 2, 'emptyDir') !== undefined, 'downloads go to an empty volume');
 
     const init = only(await renderChart(['init-container']), 'Deployment');
