@@ -1,17 +1,18 @@
 // The metrics that deploy/ scales and charts on are ones Lantern exports: a real Lantern process
-// started with the config.properties the chart renders (only the listen addresses, the model store
-// and the key file's place are changed to fit a test machine) is scraped, and the HPA's metric with
+// started with the command line, environment and config.properties the chart renders (only the
+// listen addresses and the pod's paths are changed to fit a test machine) is scraped, and the HPA's metric with
 // its model_name selector, the Prometheus Adapter rules, the KEDA query and every query of the
 // Grafana dashboard are checked against what /metrics offers.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { IRIS_DIR, REPO_ROOT, request, waitFor } from './harness.js';
 import { parseAllDocuments } from 'yaml';
 import { at, only, renderChart, type Manifest } from './helm-render.js';
-import { startLanternProcess, type LanternProcess } from './lantern-process.js';
+import { followServer, LANTERN_COMMAND, type LanternProcess } from './lantern-process.js';
 import { Exposition, metricNamesIn } from './promql-metrics.js';
 
 const DASHBOARD = path.join(REPO_ROOT, 'deploy', 'grafana', 'lantern-dashboard.json');
@@ -67,12 +68,27 @@ describe('metrics that deploy/ scales and charts on', () => {
     await writeFile(keyFile, at(only(chart, 'Secret'), 'stringData', 'key_file.json') as string, { mode: 0o600 });
     const rendered = at(only(chart, 'ConfigMap'), 'data', 'config.properties') as string;
     await writeFile(path.join(dir, 'config.properties'), testableConfig(rendered, store, keyFile));
-    lantern = startLanternProcess(dir, ['--ts-config', 'config.properties', '--ncs']);
+    // The Deployment's command line and environment, with the pod's paths moved into the test folder.
+    const container = (at(only(chart, 'Deployment'), 'spec', 'template', 'spec', 'containers') as Array<{ args: string[]; env: Array<{ name: string; value: string }> }>)[0];
+    assert.ok(container !== undefined && container.args[0] === 'lantern', 'the pod runs lantern');
+    const inPod = (text: string): string =>
+      text
+        .replace('/home/model-server/config/config.properties', path.join(dir, 'config.properties'))
+        .replace('/home/model-server/model-store', store)
+        .replace('/home/model-server/scratch', path.join(dir, 'scratch'));
+    const env = Object.fromEntries(container.env.map((e) => [e.name, inPod(e.value)]));
+    await mkdir(path.join(dir, 'scratch', 'tmp'), { recursive: true });
+    const child = spawn(LANTERN_COMMAND, [...container.args.slice(1).map(inPod), '--ncs'], {
+      cwd: path.join(dir, 'scratch'),
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    lantern = followServer(child, "Lantern with the chart's command line");
     await lantern.ready();
 
     // A prediction, so that the counters TorchServe's adapter rule reads have samples; the key is
     // the one the server uses: its own key_file.json when it wrote one, else the chart's Secret.
-    const written = await readFile(path.join(dir, 'key_file.json'), 'utf8').catch(() => null);
+    const written = await readFile(path.join(dir, 'scratch', 'key_file.json'), 'utf8').catch(() => null);
     const keys = JSON.parse(written ?? (await readFile(keyFile, 'utf8'))) as { inference: { key: string } };
     const inference = listenerOf(lantern, 'Inference API');
     await waitFor('a ready iris worker', async () => (await request('GET', `${inference}/readyz`)).status === 200, 30_000);
