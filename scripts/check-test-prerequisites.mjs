@@ -27,6 +27,13 @@ const fileExists = (file, mode = constants.F_OK) =>
     () => false,
   );
 
+/** Resolves with the command's standard output when it exits 0 within the time limit, else null. */
+function outputOf(command, args) {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: 120_000 }, (err, stdout) => resolve(err === null ? stdout : null));
+  });
+}
+
 const pythonImports = (python, modules) => succeeds(python, ['-c', `import ${modules.join(', ')}`]);
 
 /** Each prerequisite: what it is, who needs it, and how to tell it is there. */
@@ -59,6 +66,11 @@ const PREREQUISITES = [
     name: `captum in TorchServe's environment (bench/setup-torchserve.sh; needs Debian's python3-matplotlib)`,
     usedBy: "TorchServe's image_classifier in the benchmark's cnn smoke rows",
     present: () => pythonImports(path.join(path.dirname(TORCHSERVE), 'python'), ['captum.attr']),
+  },
+  {
+    name: 'helm v4.3.2 (go install helm.sh/helm/v4/cmd/helm@v4.3.2)',
+    usedBy: 'the Helm chart and deploy/ metrics tests (src/e2e/helm-chart, deploy-metrics)',
+    present: async () => /Version:"v4\.3(\.2)?"/.test((await outputOf('helm', ['version'])) ?? ''),
   },
 ];
 

@@ -24,7 +24,7 @@ test('the prerequisite check names every missing tool and says to run scripts/te
     );
     assert.equal(failed.code, 1);
     const message = failed.stderr ?? '';
-    for (const name of ['python3 on the PATH', 'pytest', 'torch-model-archiver', 'moto', 'grpcio', 'promtool', 'openssl', 'curl', 'java', 'TorchServe']) {
+    for (const name of ['python3 on the PATH', 'pytest', 'torch-model-archiver', 'moto', 'grpcio', 'promtool', 'openssl', 'curl', 'java', 'TorchServe', 'helm']) {
       assert.ok(message.split('\n').some((l) => l.startsWith('  - ') && l.includes(name)), `${name} not named in:\n${message}`);
     }
     assert.match(message, /\.\/scripts\/test-setup/);

@@ -25,6 +25,7 @@ export class LanternMetrics {
   private readonly queueWait: HistogramFamily;
   private readonly batchSize: HistogramFamily;
   private readonly restarts: CounterFamily;
+  private readonly errors: CounterFamily;
 
   constructor(registry: MetricRegistry, models: () => readonly ModelLoad[]) {
     this.latency = registry.register(
@@ -34,6 +35,9 @@ export class LanternMetrics {
       new HistogramFamily('lantern_queue_wait_seconds', 'Time a prediction request waited in its model queue before joining a batch.', MODEL, QUEUE_WAIT_BUCKETS_SEC),
     );
     this.batchSize = registry.register(new HistogramFamily('lantern_batch_size', 'Number of requests in each batch sent to a worker.', MODEL, BATCH_SIZE_BUCKETS));
+    this.errors = registry.register(
+      new CounterFamily('lantern_inference_errors_total', 'Prediction requests answered with an error after they were queued (worker error, timeout, worker died).', MODEL),
+    );
     this.restarts = registry.register(new CounterFamily('lantern_worker_restarts_total', 'Worker processes restarted after a crash, timeout or failed load.', MODEL));
     const gauge = (name: string, help: string, pick: (m: ModelLoad) => number): void => {
       registry.register(new ObservedGaugeFamily(name, help, MODEL, () => models().map((m) => [[m.modelName, m.modelVersion], pick(m)] as const)));
@@ -44,8 +48,9 @@ export class LanternMetrics {
     gauge('lantern_workers_busy', 'Workers running a batch now.', (m) => m.workersBusy);
   }
 
-  requestAnswered(model: string, version: string, seconds: number): void {
+  requestAnswered(model: string, version: string, seconds: number, ok: boolean): void {
     this.latency.observe([model, version], seconds);
+    if (!ok) this.errors.inc([model, version]);
   }
 
   batchFormed(model: string, version: string, size: number, waitsSec: readonly number[]): void {

@@ -55,6 +55,7 @@ describe('server metrics', () => {
     assert.ok(sample(text, 'Requests4XX{Level="Host",Hostname="box",} 1.0'));
     assert.ok(sample(text, 'Requests5XX{Level="Host",Hostname="box",} 2.0'));
     assert.ok(sample(text, 'lantern_inference_request_duration_seconds_count{model_name="m",model_version="1.0",} 2.0'));
+    assert.ok(sample(text, 'lantern_inference_errors_total{model_name="m",model_version="1.0",} 1.0'), 'the failed prediction is counted as an error');
     assert.ok(sample(text, 'lantern_batch_size_bucket{model_name="m",model_version="1.0",le="2.0",} 1.0'));
     assert.ok(sample(text, 'lantern_queue_wait_seconds_bucket{model_name="m",model_version="1.0",le="0.0025",} 2.0'));
     assert.ok(sample(text, 'lantern_queue_depth{model_name="m",model_version="1.0",} 3.0'));

@@ -148,7 +148,7 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
     if (timing === undefined) return;
     this.predictions.delete(job);
     const now = this.now();
-    this.guard(() => this.lantern?.requestAnswered(timing.model, timing.version, (now - timing.receivedMs) / 1000));
+    this.guard(() => this.lantern?.requestAnswered(timing.model, timing.version, (now - timing.receivedMs) / 1000, ok));
     if (!ok) return;
     // TorchServe counts latency only for requests answered with a result.
     const { labels } = timing;
