@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ModelActivity } from './model-activity.js';
+
+describe('ModelActivity', () => {
+  it('counts requests and errors per window and reports p50 and p99 within a bucket of the true values', () => {
+    let now = 10_000;
+    const activity = new ModelActivity(() => now, 2000, 5);
+    for (let i = 1; i <= 100; i++) activity.answered('m', '1', i, i % 10 !== 0);
+    now += 2000;
+    activity.answered('m', '1', 3, true);
+    const { windowMs, points } = activity.series('m', '1');
+    assert.equal(windowMs, 2000);
+    assert.equal(points.length, 5);
+    const [full, current] = points.slice(-2);
+    assert.deepEqual([full?.requests, full?.errors], [100, 10]);
+    assert.ok(full?.p50Ms !== null && full!.p50Ms! >= 50 && full!.p50Ms! <= 50 * 1.12, `p50 ${full?.p50Ms}`);
+    assert.ok(full?.p99Ms !== null && full!.p99Ms! >= 99 && full!.p99Ms! <= 99 * 1.12, `p99 ${full?.p99Ms}`);
+    assert.equal(current?.requests, 1);
+    assert.equal(points[0]?.p50Ms, null, 'a window without requests has no latency');
+  });
+
+  it('keeps only the newest windows and forgets versions no longer registered', () => {
+    let now = 0;
+    const activity = new ModelActivity(() => now, 1000, 3);
+    for (let i = 0; i < 10; i++) {
+      activity.answered('m', '1', 1, true);
+      now += 1000;
+    }
+    assert.deepEqual(activity.series('m', '1').points.map((p) => p.requests), [1, 1, 0]);
+    activity.retainOnly([{ name: 'other', version: '1' }]);
+    assert.deepEqual(activity.series('m', '1').points.map((p) => p.requests), [0, 0, 0]);
+  });
+});
