@@ -13,6 +13,7 @@ import { lanternPerTest, request, waitFor, type Lantern, type MarSpec } from './
 const CHROMIUM = '/usr/bin/chromium';
 const ECHO: MarSpec = { file: 'echo.mar', handler: 'echo_handler.py', modelName: 'echo' };
 const SECOND: MarSpec = { file: 'second.mar', handler: 'echo_handler.py', modelName: 'second' };
+const ECHO_2: MarSpec = { file: 'echo-2.mar', handler: 'echo_handler.py', modelName: 'echo', version: '2.0' };
 /** Predictions sent to move the latency chart: bounded. */
 const LOAD_REQUESTS = 40;
 
@@ -47,7 +48,7 @@ async function seriousViolations(page: Page): Promise<string[]> {
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}, ${v.nodes} nodes): ${v.help}`);
 }
 
-const card = (page: Page, model: string) => page.locator(`article[data-model="${model}"]`);
+const card = (page: Page, model: string, version = '1.0') => page.locator(`article[data-model="${model}"][data-version="${version}"]`);
 
 describe('the browser console', { timeout: 180_000 }, () => {
   const lanterns = lanternPerTest({ afterEach });
@@ -58,7 +59,7 @@ describe('the browser console', { timeout: 180_000 }, () => {
   });
 
   it('signs in, follows the models and workers live, scales, shows load and a crash, and passes axe', async (t) => {
-    const lantern = await lanterns.start({ archives: [ECHO, SECOND], properties: ['disable_token_authorization=false'] });
+    const lantern = await lanterns.start({ archives: [ECHO, SECOND, ECHO_2], properties: ['disable_token_authorization=false'] });
     const keys = await keysOf(lantern);
     const keep = process.env.LANTERN_CONSOLE_SCREENSHOTS;
     const shots = keep ?? (await mkdtemp(path.join(tmpdir(), 'lantern-console-')));
@@ -164,11 +165,20 @@ describe('the browser console', { timeout: 180_000 }, () => {
       const desktop = await seriousViolations(page);
       assert.deepEqual(desktop, [], 'axe at laptop width');
 
+      // A second version registered through the API is made the default from the console.
+      const auth = { headers: { authorization: `Bearer ${keys.management}` } };
+      assert.equal((await request('POST', `${lantern.management}/models?url=echo-2.mar&initial_workers=0`, auth)).status, 200);
+      const v2 = card(page, 'echo', '2.0');
+      await v2.getByRole('button', { name: 'Make default…' }).click();
+      await page.getByRole('button', { name: 'Make default', exact: true }).click();
+      await v2.locator('.badge:visible').waitFor();
+      await waitFor('version 2.0 the default in the server', () => lantern.server.registry.isDefault('echo', '2.0'));
+
       // Unregister from the console: the card goes.
       await card(page, 'second').getByRole('button', { name: 'Unregister…' }).click();
       await page.getByRole('button', { name: 'Unregister', exact: true }).click();
       await card(page, 'second').waitFor({ state: 'detached' });
-      assert.equal((await request('GET', `${lantern.management}/models/second`, { headers: { authorization: `Bearer ${keys.management}` } })).status, 404);
+      assert.equal((await request('GET', `${lantern.management}/models/second`, auth)).status, 404);
 
       // Down to a phone: one column, nothing wider than the screen, axe still clean.
       await page.setViewportSize({ width: 390, height: 844 });
