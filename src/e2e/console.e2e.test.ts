@@ -205,6 +205,49 @@ describe('the browser console', { timeout: 180_000 }, () => {
     assert.equal(await page.locator('#sign-out').isHidden(), true);
   });
 
+  it('serves its files without a key and with a strict policy, and guards its data with the management key', async () => {
+    const lantern = await lanterns.start({ properties: ['disable_token_authorization=false'] });
+    const keys = await keysOf(lantern);
+    const page = await request('GET', `${lantern.management}/console/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.equal((await request('GET', `${lantern.management}/console/uPlot.iife.min.js`)).status, 200, 'the chart library is in the package');
+    const bare = await fetch(`${lantern.management}/console`, { redirect: 'manual' });
+    assert.equal(bare.status, 308);
+    assert.equal(bare.headers.get('location'), '/console/');
+    for (const name of ['server', 'models', 'store', 'logs']) {
+      const refused = await request('GET', `${lantern.management}/console/api/${name}`);
+      assert.equal(refused.status, 400, name);
+      assert.equal(refused.json().type, 'InvalidKeyException');
+      const wrongKey = await request('GET', `${lantern.management}/console/api/${name}`, { headers: { authorization: `Bearer ${keys.inference}` } });
+      assert.equal(wrongKey.status, 400, `${name} with the inference key`);
+    }
+    const auth = { headers: { authorization: `Bearer ${keys.management}` } };
+    // Only the console's own files: no way out of its folder, in any encoding.
+    for (const escape of ['/console/..%2Fkey_file.json', '/console/%2e%2e/%2e%2e/package.json', '/console/missing.js']) {
+      assert.equal((await request('GET', `${lantern.management}${escape}`, auth)).status, 404, escape);
+    }
+    const tooLong = await request('GET', `${lantern.management}/console/api/logs?filter=${'x'.repeat(201)}`, auth);
+    assert.equal(tooLong.status, 400);
+    assert.equal(tooLong.json().type, 'BadRequestException');
+    const server = (await request('GET', `${lantern.management}/console/api/server`, auth)).json();
+    assert.equal(server.tokenAuthorization, true);
+    assert.equal(server.config.disable_token_authorization, false);
+    assert.ok(!JSON.stringify(server).includes(keys.management), 'no key in the server view');
+    assert.deepEqual(
+      server.listeners.map((l: { api: string }) => l.api),
+      ['inference', 'management', 'metrics', 'grpc-inference', 'grpc-management'],
+    );
+    // The refusals above are in the log tail; a filter keeps only them.
+    const logs = (await request('GET', `${lantern.management}/console/api/logs?filter=token_refused`, auth)).json();
+    assert.ok(logs.lines.length >= 4, JSON.stringify(logs));
+    assert.ok(logs.lines.every((l: { message: string }) => l.message.includes('TOKEN_REFUSED')));
+    const newer = (await request('GET', `${lantern.management}/console/api/logs?after=${logs.last}`, auth)).json();
+    assert.ok(newer.lines.every((l: { seq: number }) => l.seq > logs.last));
+  });
+
   it('is gone with enable_console=false', async () => {
     const off = await lanterns.start({ properties: ['enable_console=false'] });
     for (const path of ['/console/', '/console/app.js', '/console/api/server']) {

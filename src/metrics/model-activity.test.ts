@@ -32,3 +32,19 @@ describe('ModelActivity', () => {
     assert.deepEqual(activity.series('m', '1').points.map((p) => p.requests), [0, 0, 0]);
   });
 });
+
+describe('ModelActivity buckets', () => {
+  it('puts a latency in the first bucket at or above it, however it is computed', () => {
+    let now = 0;
+    const activity = new ModelActivity(() => now, 1000, 1);
+    const samples = [0, 0.2, 0.5, 0.56, 0.5601, 1, 7.3, 100, 99_999, 1e9];
+    for (const ms of samples) {
+      activity.answered('m', '1', ms, true);
+      const p = activity.series('m', '1').points[0]?.p50Ms;
+      assert.ok(p !== null && p !== undefined);
+      // A single sample: its bucket's bound is at or above it and less than 12 % above, except past the last bucket.
+      if (ms > 0.5 && ms < 100_000) assert.ok(p >= ms - 0.01 && p <= ms * 1.12 + 0.01, `${ms} ms reported as ${p}`);
+      now += 1000;
+    }
+  });
+});

@@ -3,7 +3,19 @@
 // fixed set of latency buckets, and versions no longer registered are dropped when read.
 
 /** Latency bucket bounds in ms: 0.5 ms up to about 2 minutes, 12 % apart (p50/p99 within that). */
-const BOUNDS_MS: readonly number[] = Array.from({ length: 110 }, (_, i) => 0.5 * 1.12 ** i);
+const FIRST_BOUND_MS = 0.5;
+const GROWTH = 1.12;
+const BOUNDS_MS: readonly number[] = Array.from({ length: 110 }, (_, i) => FIRST_BOUND_MS * GROWTH ** i);
+
+/** The first bucket whose bound is at least `ms`, found by logarithm rather than by search. */
+function bucketOf(ms: number): number {
+  if (!(ms > FIRST_BOUND_MS)) return 0;
+  let i = Math.ceil(Math.log(ms / FIRST_BOUND_MS) / Math.log(GROWTH));
+  // Rounding in the logarithm can land one bucket off either way.
+  while (i > 0 && (BOUNDS_MS[i - 1] as number) >= ms) i--;
+  while (i < BOUNDS_MS.length && (BOUNDS_MS[i] as number) < ms) i++;
+  return Math.min(i, BOUNDS_MS.length);
+}
 
 interface Window {
   startMs: number;
@@ -55,8 +67,7 @@ export class ModelActivity {
     }
     current.requests++;
     if (!ok) current.errors++;
-    const found = BOUNDS_MS.findIndex((bound) => latencyMs <= bound);
-    const slot = found < 0 ? BOUNDS_MS.length : found;
+    const slot = bucketOf(latencyMs);
     current.counts[slot] = (current.counts[slot] ?? 0) + 1;
   }
 
