@@ -8,6 +8,7 @@ const KEY_ITEM = 'lantern.managementKey';
 const LOG_LINES_SHOWN = 500;
 /** Windows (of the server's 2 s) averaged for requests per second and error rate. */
 const RATE_WINDOWS = 5;
+const CHART_HEIGHT = 150;
 
 const $ = (id) => document.getElementById(id);
 
@@ -123,7 +124,10 @@ function modelCard(m) {
   const facts = el('dl', { class: 'facts' });
   const chartBox = el('div', { class: 'chart' });
   const chartCaption = el('figcaption', { id: `${id}-chart-caption` });
-  const figure = el('figure', { 'aria-labelledby': `${id}-chart-caption`, 'data-latency-points': '0' }, chartBox, chartCaption);
+  const figure = el('figure', { class: 'latency', 'aria-labelledby': `${id}-chart-caption`, 'data-latency-points': '0' }, chartBox, chartCaption);
+  const loadBox = el('div', { class: 'chart' });
+  const loadCaption = el('figcaption', { id: `${id}-load-caption` });
+  const loadFigure = el('figure', { class: 'load', 'aria-labelledby': `${id}-load-caption` }, loadBox, loadCaption);
   const workerRows = el('tbody');
   const workers = el(
     'div',
@@ -168,25 +172,33 @@ function modelCard(m) {
     act('Unregister', `Unregister ${m.modelName} version ${m.modelVersion}? Its workers stop.`, 'Unregister', 'DELETE', `../models/${enc(m.modelName)}/${enc(m.modelVersion)}`),
   );
   const actions = el('div', { class: 'actions' }, scaleForm, el('div', { class: 'buttons' }, setDefault, unregister));
-  const node = el('article', { class: 'card', 'aria-labelledby': title.id, 'data-model': m.modelName, 'data-version': m.modelVersion }, title, facts, figure, workers, actions);
-  const chart = new uPlot(
+  const node = el('article', { class: 'card', 'aria-labelledby': title.id, 'data-model': m.modelName, 'data-version': m.modelVersion }, title, facts, figure, loadFigure, workers, actions);
+  const chart = timeChart(chartBox, 'ms', [
+    { label: 'p50 ms', stroke: '#0b5cad', width: 2, points: { show: true, size: 5, fill: '#0b5cad' } },
+    { label: 'p99 ms', stroke: '#b3261e', width: 2, dash: [6, 3], points: { show: true, size: 5, fill: '#b3261e' } },
+  ]);
+  const loadChart = timeChart(loadBox, '/s', [
+    { label: 'requests/s', stroke: '#1d6b33', width: 2 },
+    { label: 'errors/s', stroke: '#b3261e', width: 2, dash: [6, 3] },
+  ]);
+  return { node, badge, facts, figure, chartCaption, chart, loadFigure, loadCaption, loadChart, workerRows, setDefault, unregister };
+}
+
+/** A small uPlot chart over time, sized to its figure later. */
+function timeChart(box, unit, series) {
+  return new uPlot(
     {
       width: 320,
-      height: 160,
-      series: [
-        {},
-        { label: 'p50 ms', stroke: '#0b5cad', width: 2, points: { show: true, size: 5, fill: '#0b5cad' } },
-        { label: 'p99 ms', stroke: '#b3261e', width: 2, dash: [6, 3], points: { show: true, size: 5, fill: '#b3261e' } },
-      ],
-      axes: [{}, { label: 'ms', size: 48 }],
+      height: CHART_HEIGHT,
+      series: [{}, ...series],
+      axes: [{ space: 70 }, { label: unit, size: 48 }],
       scales: { x: { time: true } },
       legend: { show: true },
       cursor: { show: false },
     },
     [[], [], []],
-    chartBox,
+    box,
   );
-  return { node, badge, facts, figure, chartCaption, chart, workerRows, setDefault, unregister };
 }
 
 function factList(dl, pairs) {
@@ -220,8 +232,16 @@ function updateCard(card, m) {
     latest === undefined
       ? `Latency over the last ${minutes} minutes: no requests yet.`
       : `Latency over the last ${minutes} minutes (${m.activity.windowMs / 1000} s windows); newest: p50 ${fmtMs(latest.p50Ms)}, p99 ${fmtMs(latest.p99Ms)}.`;
-  const width = card.figure.clientWidth;
-  if (width > 0 && Math.abs(width - card.chart.width) > 4) card.chart.setSize({ width, height: 160 });
+  const perSec = (n) => n / (m.activity.windowMs / 1000);
+  card.loadChart.setData([xs, points.map((p) => perSec(p.requests)), points.map((p) => perSec(p.errors))]);
+  card.loadCaption.textContent = `Requests and errors per second over the last ${minutes} minutes; last 10 s: ${r.perSec.toFixed(1)} requests/s, error rate ${
+    r.errorRate === null ? '–' : `${(r.errorRate * 100).toFixed(1)} %`
+  }.`;
+  fitCharts(card);
+  if (m.workers.length === 0) {
+    card.workerRows.replaceChildren(el('tr', {}, el('td', { colspan: '6', text: 'No workers: scale up to serve this version.' })));
+    return;
+  }
   card.workerRows.replaceChildren(
     ...m.workers.map((w) =>
       el(
@@ -258,6 +278,7 @@ function renderModels(data) {
   for (const [key, card] of cards) {
     if (!seen.has(key)) {
       card.chart.destroy();
+      card.loadChart.destroy();
       card.node.remove();
       cards.delete(key);
     }
@@ -423,11 +444,15 @@ $('log-filter').addEventListener('input', () => {
 });
 $('log-form').addEventListener('submit', (e) => e.preventDefault());
 
+/** Charts as wide as their card (uPlot draws at a fixed size). */
+function fitCharts(card) {
+  const width = card.figure.clientWidth;
+  if (width <= 0) return;
+  for (const chart of [card.chart, card.loadChart]) if (Math.abs(width - chart.width) > 4) chart.setSize({ width, height: CHART_HEIGHT });
+}
+
 window.addEventListener('resize', () => {
-  for (const card of cards.values()) {
-    const width = card.figure.clientWidth;
-    if (width > 0) card.chart.setSize({ width, height: 160 });
-  }
+  for (const card of cards.values()) fitCharts(card);
 });
 
 void start();
