@@ -183,6 +183,9 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   const clock = environment.clock ?? systemClock;
   const registry = new ModelRegistry<ServedModel>();
   const activity = config.enable_console ? new ModelActivity(() => clock.now()) : null;
+  registry.on('change', (event) => {
+    if (event.kind === 'removed') activity?.forget(event.name, event.version);
+  });
   // Metrics listen to the services' and pools' events (docs/metrics.md).
   const metrics = new ServerMetrics({
     mode: config.metrics_mode,

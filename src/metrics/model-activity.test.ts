@@ -28,8 +28,11 @@ describe('ModelActivity', () => {
       now += 1000;
     }
     assert.deepEqual(activity.series('m', '1').points.map((p) => p.requests), [1, 1, 0]);
-    activity.retainOnly([{ name: 'other', version: '1' }]);
+    activity.answered('n', '1', 1, true);
+    activity.retainOnly([{ name: 'n', version: '1' }]);
     assert.deepEqual(activity.series('m', '1').points.map((p) => p.requests), [0, 0, 0]);
+    activity.forget('n', '1');
+    assert.deepEqual(activity.series('n', '1').points.map((p) => p.requests), [0, 0, 0]);
   });
 });
 

@@ -1,6 +1,6 @@
 // What the console charts: per model version, answered requests, errors and latency quantiles in
-// fixed windows over the last minutes. Bounded: a fixed number of windows per version, each with a
-// fixed set of latency buckets, and versions no longer registered are dropped when read.
+// fixed windows over the last minutes. Bounded: a fixed number of windows per version, each holding
+// only the latency buckets it saw (at most 111), and a version is forgotten when it is unregistered.
 
 /** Latency bucket bounds in ms: 0.5 ms up to about 2 minutes, 12 % apart (p50/p99 within that). */
 const FIRST_BOUND_MS = 0.5;
@@ -21,8 +21,8 @@ interface Window {
   startMs: number;
   requests: number;
   errors: number;
-  /** Count per bucket of BOUNDS_MS; the last slot holds everything slower. */
-  readonly counts: number[];
+  /** Count per bucket index of BOUNDS_MS, only buckets seen; index BOUNDS_MS.length holds everything slower. */
+  readonly counts: Map<number, number>;
 }
 
 export interface ActivityPoint {
@@ -61,14 +61,14 @@ export class ModelActivity {
     const startMs = this.windowStart(this.now());
     let current = windows[windows.length - 1];
     if (current === undefined || current.startMs !== startMs) {
-      current = { startMs, requests: 0, errors: 0, counts: new Array<number>(BOUNDS_MS.length + 1).fill(0) };
+      current = { startMs, requests: 0, errors: 0, counts: new Map() };
       windows.push(current);
       if (windows.length > this.windowsKept) windows.shift();
     }
     current.requests++;
     if (!ok) current.errors++;
     const slot = bucketOf(latencyMs);
-    current.counts[slot] = (current.counts[slot] ?? 0) + 1;
+    current.counts.set(slot, (current.counts.get(slot) ?? 0) + 1);
   }
 
   /** The last `windowsKept` windows up to now (the current one, still filling, last). */
@@ -89,7 +89,12 @@ export class ModelActivity {
     return { windowMs: this.windowMs, points };
   }
 
-  /** Forgets every version not in `registered` (keys made by keyOf). */
+  /** Forgets a version (it was unregistered). */
+  forget(model: string, version: string): void {
+    this.byVersion.delete(keyOf(model, version));
+  }
+
+  /** Forgets every version not in `registered`. */
   retainOnly(registered: ReadonlyArray<{ readonly name: string; readonly version: string }>): void {
     const keep = new Set(registered.map((r) => keyOf(r.name, r.version)));
     for (const key of [...this.byVersion.keys()]) if (!keep.has(key)) this.byVersion.delete(key);
@@ -107,8 +112,8 @@ function quantile(w: Window, q: number): number | null {
   if (w.requests === 0) return null;
   const rank = Math.ceil(q * w.requests);
   let seen = 0;
-  for (let i = 0; i < w.counts.length; i++) {
-    seen += w.counts[i] ?? 0;
+  for (const [i, count] of [...w.counts].sort((a, b) => a[0] - b[0])) {
+    seen += count;
     if (seen >= rank) return round(BOUNDS_MS[i] ?? (BOUNDS_MS[BOUNDS_MS.length - 1] as number));
   }
   return null;
