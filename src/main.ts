@@ -40,6 +40,11 @@ import { hostSettings, sameAddress, snapshotProperties, type ServerEnvironment, 
 import { loadStartupModels } from './startup/startup-models.js';
 import { VERSION } from './version.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
+import { ModelActivity } from './metrics/model-activity.js';
+import { LogTail, tailedLogger } from './logging/log-tail.js';
+import { ConsoleView, type ConsoleListener } from './services/console-view.js';
+import { consoleRoutes } from './http/console-routes.js';
+import { configKeys } from './config/key-table.js';
 
 export { VERSION } from './version.js';
 export type { ServerEnvironment, StartOptions } from './startup/server-settings.js';
@@ -178,6 +183,10 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   const { logger } = environment;
   const clock = environment.clock ?? systemClock;
   const registry = new ModelRegistry<ServedModel>();
+  const activity = config.enable_console ? new ModelActivity(() => clock.now()) : null;
+  registry.on('change', (event) => {
+    if (event.kind === 'removed') activity?.forget(event.name, event.version);
+  });
   // Metrics listen to the services' and pools' events (docs/metrics.md).
   const metrics = new ServerMetrics({
     mode: config.metrics_mode,
@@ -187,6 +196,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
     systemIntervalSec: config.disable_system_metrics ? null : config.metric_time_interval,
     lines: { frontend: (line) => logger.metric?.('ts', line), backend: (line) => logger.metric?.('model', line) },
     log: (message) => logger.info(message),
+    ...(activity === null ? {} : { activity }),
     models: () =>
       registry.entries().map(({ name, version, entry }) => ({
         modelName: name,
@@ -229,19 +239,53 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   const auth = config.disable_token_authorization
     ? null
     : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock, config.token_rotation_grace_sec * 1000);
-  return { clock, registry, metrics, host, snapshots, inference, management, auth };
+  return { clock, registry, metrics, host, snapshots, inference, management, auth, activity };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
+/** What the browser console reads, when enable_console is on (docs/console.md). */
+interface ConsoleParts {
+  readonly view: ConsoleView;
+  readonly tail: LogTail;
+}
+
+function buildConsole(config: Config, core: Core, tail: LogTail | null, modelStore: string | null, listeners: () => readonly ConsoleListener[]): ConsoleParts | null {
+  if (tail === null || core.activity === null) return null;
+  const { snapshots } = core;
+  const view = new ConsoleView({
+    registry: core.registry,
+    activity: core.activity,
+    clock: core.clock,
+    version: VERSION,
+    startedAtMs: core.clock.now(),
+    modelApiEnabled: config.enable_model_api,
+    tokenAuthorization: core.auth !== null,
+    modelStore,
+    listeners,
+    config: () => configKeys().map((key) => [key, config[key]] as const),
+    snapshots: snapshots === null ? null : () => snapshots.status(),
+  });
+  return { view, tail };
+}
+
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean, bodyMemory: MemoryReclaimer, listenerGuards: ListenerGuards): HttpEdge {
+function buildHttpEdge(
+  config: Config,
+  logger: Logger,
+  core: Core,
+  isReady: () => boolean,
+  bodyMemory: MemoryReclaimer,
+  listenerGuards: ListenerGuards,
+  consoleParts: ConsoleParts | null,
+): HttpEdge {
   const { inference, management, auth, metrics } = core;
   return new HttpEdge({
     routes: [
       ...healthRoutes({ isReady }),
       ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
       ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
+      ...(consoleParts === null ? [] : consoleRoutes(consoleParts)),
       ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
     ],
     cors: {
@@ -289,7 +333,10 @@ function grpcOptions(config: Config, logger: Logger, core: Core, listenerGuards:
   };
 }
 
-export async function startServer(config: Config, environment: ServerEnvironment, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config, given: ServerEnvironment, options: StartOptions = {}): Promise<RunningServer> {
+  // The console's live log tail sees every server and worker line from here on.
+  const tail = config.enable_console ? new LogTail(() => (given.clock ?? systemClock).now()) : null;
+  const environment: ServerEnvironment = tail === null ? given : { ...given, logger: tailedLogger(given.logger, tail) };
   const { logger } = environment;
   const modelStore = config.model_store === null ? null : path.resolve(environment.cwd, config.model_store);
   await mkdir(path.join(environment.tmpDir, 'models'), { recursive: true });
@@ -308,7 +355,10 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
   // One accept back-off for every listener: out of descriptors, all of them shed idle connections.
   const listenerGuards = new ListenerGuards((message) => logger.warn(message), (message, cause) => logger.error(message, cause));
-  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0, reclaimer, listenerGuards);
+  const listeners: Array<BoundListener | GrpcListener> = [];
+  const consoleParts = buildConsole(config, core, tail, modelStore, () => listeners);
+  const isReady = (): boolean => phase === 'serving' && healthProblems(registry).length === 0;
+  const edge = buildHttpEdge(config, logger, core, isReady, reclaimer, listenerGuards, consoleParts);
   const grpcSettings = grpcOptions(config, logger, core, listenerGuards);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
@@ -350,12 +400,12 @@ export async function startServer(config: Config, environment: ServerEnvironment
   try {
     // The keys exist on disk before any listener accepts a request.
     await auth?.writeKeyFile();
-    const listeners: Array<BoundListener | GrpcListener> = [
+    listeners.push(
       ...(sameAddress(config.inference_address, config.management_address)
         ? await edge.listenShared(['inference', 'management'], config.inference_address)
         : [await edge.listen('inference', config.inference_address), await edge.listen('management', config.management_address)]),
       ...(config.enable_metrics_api ? [await edge.listen('metrics', config.metrics_address)] : []),
-    ];
+    );
     if (config.model_snapshot !== null) {
       await restoreModels(parseModelSnapshot(config.model_snapshot), modelStore, host, registry, logger);
     } else {

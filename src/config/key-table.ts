@@ -149,6 +149,8 @@ export const KEY_TABLE = table({
   metrics_mode: key({ default: 'log', env: 'TS_METRICS_MODE', parse: parseMetricsMode }),
   metrics_config: key({ default: null, env: 'TS_METRICS_CONFIG', parse: parseOptionalString }),
   enable_metrics_api: key({ default: true, env: 'TS_ENABLE_METRICS_API', parse: parseBoolean }),
+  /** Lantern's: the browser console at /console/ on the management listener (docs/console.md). */
+  enable_console: key({ default: true, env: 'TS_ENABLE_CONSOLE', parse: parseBoolean }),
   disable_system_metrics: key({ default: false, env: 'TS_DISABLE_SYSTEM_METRICS', parse: parseBoolean }),
   metric_time_interval: key({ default: 60, env: 'TS_METRIC_TIME_INTERVAL', parse: positive }),
   async_logging: key({ default: false, env: 'TS_ASYNC_LOGGING', parse: parseBoolean }),

@@ -29,6 +29,8 @@ export interface ServerMetricsOptions {
   readonly now?: () => number;
   readonly epochMs?: () => number;
   readonly system?: SystemMetricsReader;
+  /** Told each prediction's final answer (the console's charts, metrics/model-activity.ts). */
+  readonly activity?: { answered(model: string, version: string, latencyMs: number, ok: boolean): void };
 }
 
 const MAX_BACKEND_LABEL_SETS = 1000;
@@ -149,6 +151,7 @@ export class ServerMetrics implements InferenceEvents, PoolEvents {
     this.predictions.delete(job);
     const now = this.now();
     this.guard(() => this.lantern?.requestAnswered(timing.model, timing.version, (now - timing.receivedMs) / 1000, ok));
+    this.guard(() => this.options.activity?.answered(timing.model, timing.version, now - timing.receivedMs, ok));
     if (!ok) return;
     // TorchServe counts latency only for requests answered with a result.
     const { labels } = timing;

@@ -32,6 +32,8 @@ describe('SnapshotWriter', () => {
       await writer.write('shutdown');
       const files = await store.list();
       assert.deepEqual(files.map((f) => f.kind), ['startup', 'snapshot', 'shutdown']);
+      assert.match(writer.status().lastName ?? '', /-shutdown\.cfg$/, 'the status names the newest snapshot');
+      assert.equal(writer.status().lastError, null);
       const newest = await store.newest();
       assert.equal(parseProperties(newest?.text ?? '').get('counter'), '5');
     } finally {

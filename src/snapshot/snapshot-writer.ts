@@ -18,6 +18,14 @@ export interface SnapshotWriterDeps {
 
 type ChangeSource = EventEmitter<{ change: [RegistryEvent] }>;
 
+export interface SnapshotStatus {
+  readonly lastName: string | null;
+  /** Clock ms of the newest snapshot written. */
+  readonly lastAtMs: number | null;
+  /** Why the newest write failed, until one succeeds. */
+  readonly lastError: string | null;
+}
+
 export class SnapshotWriter {
   private chain: Promise<void> = Promise.resolve();
   /** True while a `snapshot` write is queued but has not read the state yet. */
@@ -29,7 +37,14 @@ export class SnapshotWriter {
     void this.enqueue('snapshot');
   };
 
+  private last: SnapshotStatus = { lastName: null, lastAtMs: null, lastError: null };
+
   constructor(private readonly deps: SnapshotWriterDeps) {}
+
+  /** The newest snapshot written and the newest failure, for the console. */
+  status(): SnapshotStatus {
+    return this.last;
+  }
 
   /** Writes a `snapshot` after every change `source` announces, until close(). */
   follow(source: ChangeSource): void {
@@ -65,7 +80,9 @@ export class SnapshotWriter {
       const name = store.nextName(kind, now);
       try {
         await store.write(name, snapshotText(name, now, this.deps.state()));
+        this.last = { lastName: name, lastAtMs: now, lastError: null };
       } catch (err) {
+        this.last = { ...this.last, lastError: `${name}: ${err instanceof Error ? err.message : String(err)}` };
         this.deps.log(`Failed to write snapshot ${name}`, err);
       }
     });

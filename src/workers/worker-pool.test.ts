@@ -129,6 +129,10 @@ describe('WorkerPool with fake workers', () => {
     assert.equal(made.length, 2);
     assert.equal(made[1]?.id, 9000);
     assert.deepEqual(kinds(pool), ['ready']);
+    const [report] = await pool.report();
+    assert.equal(report?.restarts, 1);
+    assert.match(report?.lastError?.reason ?? '', /exited with code 3/, 'the last failure stays after the worker recovers');
+    assert.equal(report?.pid, made[1]?.pid);
     await pool.destroy(TEST_OVER);
   });
 

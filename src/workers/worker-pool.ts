@@ -90,6 +90,17 @@ export interface WorkerInfo {
   readonly memoryUsage: number;
 }
 
+export interface WorkerReport {
+  readonly id: number;
+  readonly state: WorkerState['kind'];
+  /** Null while no process runs (backing off, stopped). */
+  readonly pid: number | null;
+  readonly rssBytes: number;
+  readonly restarts: number;
+  /** The newest failure (clock ms), kept after the worker recovers; null when it never failed. */
+  readonly lastError: { readonly reason: string; readonly atMs: number } | null;
+}
+
 /** What to do about a load failure whose cause is a missing Python module. */
 function loadHint(message: string): string {
   const missing = /No module named '([^']+)'/.exec(message)?.[1];
@@ -116,6 +127,10 @@ class WorkerSlot {
   memoryCheckedMs = Number.NEGATIVE_INFINITY;
   /** Why the newest load failed, until a load succeeds. */
   loadError: ServeError | null = null;
+  /** Times this slot's process was started again after the first (crash, timeout, failed load, recycling). */
+  restarts = 0;
+  /** Why the slot's process last failed, kept after it recovers (the console shows it). */
+  lastError: { readonly reason: string; readonly atMs: number } | null = null;
   /** Settles with the first load attempt: resolved on success, rejected on failure. */
   readonly firstLoad: Promise<void>;
   settleFirstLoad!: (error: ServeError | null) => void;
@@ -226,6 +241,24 @@ export class WorkerPool {
     );
   }
 
+  /** Each worker as the console shows it: state, process, memory, restarts and the last failure. */
+  async report(): Promise<WorkerReport[]> {
+    return Promise.all(
+      this.slots.map(async (slot) => {
+        const p = slot.process;
+        const running = p !== null && slot.state.kind !== 'backing-off' && !isTerminal(slot.state);
+        return {
+          id: slot.id,
+          state: slot.state.kind,
+          pid: running ? p.pid : null,
+          rssBytes: running ? await p.rssBytes() : 0,
+          restarts: slot.restarts,
+          lastError: slot.lastError,
+        } satisfies WorkerReport;
+      }),
+    );
+  }
+
   /** Processes currently alive, for tests and metrics. */
   pids(): number[] {
     return this.slots.flatMap((s) => {
@@ -297,6 +330,7 @@ export class WorkerPool {
     const to = transition(from, event, this.policy);
     if (to === from) return;
     slot.state = to;
+    if (to.kind === 'backing-off' || to.kind === 'failed') slot.lastError = { reason, atMs: this.deps.clock.now() };
     if ((from.kind === 'ready' || from.kind === 'busy') && (to.kind === 'ready' || to.kind === 'busy')) return;
     slot.history.push({ from: from.kind, to: to.kind, reason, atMs: this.deps.clock.now() });
     if (slot.history.length > HISTORY_KEPT) slot.history.shift();
@@ -357,6 +391,7 @@ export class WorkerPool {
       else proc.destroy(slot.kind() === 'starting' ? 'model load failed' : 'worker loop ended');
       await exited;
       if (recycling && slot.kind() === 'starting') {
+        slot.restarts++;
         deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
         continue;
       }
@@ -364,6 +399,7 @@ export class WorkerPool {
       if (state.kind !== 'backing-off') break;
       if (!(await this.backOff(slot, state.delayMs))) break;
       this.apply(slot, { type: 'retry' }, 'back-off elapsed');
+      slot.restarts++;
       deps.events?.workerRestarting?.(spec.modelName, spec.version, slot.id);
     }
   }
