@@ -47,7 +47,8 @@ export class InferenceService {
    */
   submit(name: string, version: string | null, request: InferenceRequest, sink: JobSink): () => void {
     const model = this.registry.get(name, version ?? undefined);
-    const job: Job = new Job(request, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
+    const queued = model.queue.admit?.(request) ?? request;
+    const job: Job = new Job(queued, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
     this.events.predictionReceived?.(job, model.name, model.version, version);
     const loadFailure = model.pool.loadFailure();
     if (loadFailure !== null) throw loadFailure;
