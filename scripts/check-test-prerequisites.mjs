@@ -46,6 +46,11 @@ const PREREQUISITES = [
     usedBy: 'the PyTorch handler tests',
     present: () => pythonImports(TORCH_PYTHON, ['torch', 'torchvision', 'PIL']),
   },
+  {
+    name: `lru under ${TORCH_PYTHON} (Debian's python3-lru-dict)`,
+    usedBy: "TorchServe's stateful examples (src/e2e/stateful.e2e.test.ts)",
+    present: () => pythonImports(TORCH_PYTHON, ['lru']),
+  },
   { name: 'promtool (Debian package prometheus)', usedBy: 'the /metrics exposition test', present: () => succeeds('promtool', ['--version']) },
   { name: 'openssl', usedBy: 'the TLS tests (throw-away certificates)', present: () => succeeds('openssl', ['version']) },
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
