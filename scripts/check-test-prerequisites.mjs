@@ -47,9 +47,9 @@ const PREREQUISITES = [
     present: () => pythonImports(TORCH_PYTHON, ['torch', 'torchvision', 'PIL']),
   },
   {
-    name: `lru under ${TORCH_PYTHON} (Debian's python3-lru-dict)`,
-    usedBy: "TorchServe's stateful examples (src/e2e/stateful.e2e.test.ts)",
-    present: () => pythonImports(TORCH_PYTHON, ['lru']),
+    name: `lru and yaml under ${TORCH_PYTHON} (Debian's python3-lru-dict, python3-yaml)`,
+    usedBy: "TorchServe's stateful examples (src/e2e/stateful.e2e.test.ts); ts.metrics' MetricsCacheYamlImpl compared with TorchServe's",
+    present: () => pythonImports(TORCH_PYTHON, ['lru', 'yaml']),
   },
   { name: 'promtool (Debian package prometheus)', usedBy: 'the /metrics exposition test', present: () => succeeds('promtool', ['--version']) },
   { name: 'openssl', usedBy: 'the TLS tests (throw-away certificates)', present: () => succeeds('openssl', ['version']) },

@@ -178,9 +178,10 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   const clock = environment.clock ?? systemClock;
   const registry = new ModelRegistry<ServedModel>();
   // Metrics listen to the services' and pools' events (docs/metrics.md).
+  const metricsConfig = await readMetricsConfig(config.metrics_config, environment.cwd);
   const metrics = new ServerMetrics({
     mode: config.metrics_mode,
-    config: await readMetricsConfig(config.metrics_config, environment.cwd),
+    config: metricsConfig,
     hostname: os.hostname(),
     autoDetectModelMetrics: config.model_metrics_auto_detect,
     systemIntervalSec: config.disable_system_metrics ? null : config.metric_time_interval,
@@ -198,7 +199,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   });
   let nextWorkerId = config.initial_worker_port;
   const host = new ModelHost(
-    hostSettings(config, environment, modelStore),
+    hostSettings(config, environment, modelStore, metricsConfig.backend),
     registry,
     clock,
     () => nextWorkerId++,
