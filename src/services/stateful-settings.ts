@@ -34,7 +34,7 @@ export function isStateful(yaml: Yaml): boolean {
 
 /**
  * The sequence queue's settings for a stateful model, null for a stateless one. A
- * sequenceMaxIdleMSec of 0 means sequences do not idle out (TorchServe refuses every request then).
+ * sequenceMaxIdleMSec of 0 means sequences do not idle out (TorchServe answers every request 500 then).
  */
 export function sequenceSettings(yaml: Yaml, minWorkers: number): SequenceSettings | null {
   if (!isStateful(yaml)) return null;
