@@ -62,12 +62,7 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
   const predict = (model: string, body: string, headers: Record<string, string> = {}) =>
     request('POST', `${lantern.inference}/predictions/${model}`, { body, headers });
 
-  /** As TorchServe's tests start a server per test: the model registered afresh, with no sequence open. */
-  const register = async (name: string, again = false): Promise<void> => {
-    if (again) {
-      const gone = await request('DELETE', `${lantern.management}/models/${name}`);
-      assert.equal(gone.status, 200, gone.text);
-    }
+  const register = async (name: string): Promise<void> => {
     const reg = await request('POST', `${lantern.management}/models?url=${name}.mar&initial_workers=2&synchronous=true`);
     assert.equal(reg.status, 200, reg.text);
   };
@@ -130,7 +125,11 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
     assert.deepEqual([cb.continuousBatching, cb.sequenceTimeoutMSec, cb.maxNumSequence], [true, 60000, 2]);
   });
 
-  /** One client's sequence on the continuous-batching model, started without an id (Lantern names it). */
+  /**
+   * One client's sequence on the continuous-batching model, started without an id (Lantern names
+   * it); its answers. Unless its last input (0) ended it, an input of 0 then ends it, so that the
+   * model's two sequences (maxNumSequence) are free for the next test.
+   */
   const continuousSequence = async (inputs: readonly number[]): Promise<string> => {
     const answers: string[] = [];
     let headers: Record<string, string> = {};
@@ -142,6 +141,10 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
       assert.match(id ?? '', /^ts-seq-[0-9a-f-]{36}$/, 'the handler echoes the sequence id Lantern gave');
       headers = { [SEQ]: id as string };
     }
+    if (inputs.at(-1) !== 0) {
+      const end = await predict('stateful_cb', '0', headers);
+      assert.equal(end.status, 200, end.text);
+    }
     return answers.join(' ');
   };
 
@@ -152,14 +155,12 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
   });
 
   it('continuous batching: an input of 0 ends the sequence (2 6 12 20 20)', async () => {
-    await register('stateful_cb', true);
     const [seq0, seq1] = await Promise.all([continuousSequence([2, 4, 6, 8, 0]), continuousSequence([4, 8, 12, 16, 20])]);
     assert.equal(seq0, '2 6 12 20 20');
     assert.equal(seq1, '4 12 24 40 60');
   });
 
   it('continuous batching: a cancel (-1) stops a streaming request of its sequence, more times than maxNumSequence', async () => {
-    await register('stateful_cb', true);
     for (let round = 0; round < 4; round++) {
       const start = await predict('stateful_cb', '2');
       assert.equal(start.status, 200, start.text);
