@@ -133,10 +133,12 @@ export class SequenceQueue implements WorkQueue {
       return true;
     }
     const id = sequenceIdOf(job);
-    const jobs = id === undefined ? undefined : this.sequences.get(id)?.jobs;
-    const i = jobs?.indexOf(job) ?? -1;
-    if (jobs === undefined || i < 0) return false;
-    jobs.splice(i, 1);
+    const sequence = id === undefined ? undefined : this.sequences.get(id);
+    const i = sequence?.jobs.indexOf(job) ?? -1;
+    if (sequence === undefined || i < 0) return false;
+    sequence.jobs.splice(i, 1);
+    // A sequence left with nothing (its client went away) idles out like any other.
+    this.armIdle(sequence);
     return true;
   }
 

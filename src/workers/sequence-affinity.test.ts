@@ -150,6 +150,22 @@ describe('Stateful pool: sequences keep to one worker', () => {
     await pool.destroy(TEST_OVER);
   });
 
+  it('ends a sequence whose only request was withdrawn (its client left) after the idle time', async () => {
+    const { pool, queue, clock } = setUp({ sequenceMaxIdleMs: 100 });
+    const answers: string[] = [];
+    const job = new Job({ requestId: 'gone', headers: [['ts_request_sequence_id', 's']], parameters: [] }, 'predict', 0, {
+      reply: () => answers.push('reply'),
+      fail: () => answers.push('fail'),
+    });
+    assert.ok(queue.offer(job));
+    assert.ok(queue.remove(job));
+    assert.equal(queue.openSequences, 1);
+    clock.advance(100);
+    assert.equal(queue.openSequences, 0);
+    assert.deepEqual(answers, [], 'a withdrawn request is not answered again');
+    await pool.destroy(TEST_OVER);
+  });
+
   it('ends a sequence past sequenceTimeoutMSec once nothing waits in it', async () => {
     const { pool, made, submit, clock, queue } = setUp({ sequenceMaxIdleMs: 10_000, sequenceTimeoutMs: 1000 });
     await pool.scale(1, 1);
