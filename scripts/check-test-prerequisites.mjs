@@ -48,7 +48,7 @@ const PREREQUISITES = [
   },
   {
     name: `lru and yaml under ${TORCH_PYTHON} (Debian's python3-lru-dict, python3-yaml)`,
-    usedBy: "TorchServe's stateful examples (src/e2e/stateful.e2e.test.ts); ts.metrics' MetricsCacheYamlImpl compared with TorchServe's",
+    usedBy: "the stateful handlers of src/e2e/stateful.e2e.test.ts; ts.metrics' MetricsCacheYamlImpl compared with TorchServe's",
     present: () => pythonImports(TORCH_PYTHON, ['lru', 'yaml']),
   },
   { name: 'promtool (Debian package prometheus)', usedBy: 'the /metrics exposition test', present: () => succeeds('promtool', ['--version']) },

@@ -1,9 +1,10 @@
-// TorchServe's two stateful examples (issue 22 item 3), archived from their own handlers by
-// torch-model-archiver 0.12.0 with the model-config.yaml of TorchServe's tests for them, served by
-// Lantern with two workers, and held to those tests' expectations: sequence batching answers
-// seq_0 `1 4 9 16 25` and seq_1 `2 6 12 20 30` (each sequence's running sum lives in one worker);
-// continuous batching's start, end and cancel paths. Plus what describe reports, and a sequence
-// whose worker dies ending with an error.
+// Stateful inference (issue 22 item 3) with two handlers of our own, written as a TorchServe user
+// would (test/fixtures/user-handlers/running_total and streaming_total), archived by
+// torch-model-archiver 0.12.0 with the model-config.yaml of TorchServe's tests for its stateful
+// examples, served by Lantern with two workers, and held to what those tests expect: sequence
+// batching answers seq_0 `1 4 9 16 25` and seq_1 `2 6 12 20 30` (each sequence's running sum lives
+// in one worker); continuous batching's start, end and cancel paths. Plus what describe reports,
+// and a sequence whose worker dies ending with an error.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,45 +18,42 @@ import { grpcClient, targetOf } from './grpc-client.js';
 import { REPO_ROOT, closeAndCheck, dumpLogsOnFailure, request, startLantern, waitFor, type Lantern } from './harness.js';
 
 const run = promisify(execFile);
-const EXAMPLES = path.join(REPO_ROOT, 'test', 'fixtures', 'torchserve-examples', 'stateful');
+const HANDLERS = path.join(REPO_ROOT, 'test', 'fixtures', 'user-handlers');
 const PYTORCH = path.join(REPO_ROOT, 'test', 'fixtures', 'pytorch');
 const TORCH_PYTHON = '/usr/bin/python3';
 
-// The YAML_CONFIG of TorchServe's test_example_stateful_sequence_batching_http.py.
+// Our model-config.yaml files, with the settings TorchServe's tests of its stateful examples use:
+// two workers; up to 4 sequences in a batch of 4 (sequence batching) or 2 sequences one request at
+// a time (continuous batching); the handlers' LRU holds 4 totals.
 const SEQUENCE_YAML = `
+sequenceBatching: true
 minWorkers: 2
 maxWorkers: 2
 batchSize: 4
 maxNumSequence: 4
-sequenceMaxIdleMSec: 5000
 maxSequenceJobQueueSize: 10
-sequenceBatching: true
-
+sequenceMaxIdleMSec: 5000
 handler:
-  cache:
-    capacity: 4
+  cache: {capacity: 4}
 `;
 
-// The YAML_CONFIG of TorchServe's test_example_stateful_sequence_continuous_batching_http.py.
 const CONTINUOUS_YAML = `
+sequenceBatching: true
+continuousBatching: true
 minWorkers: 2
 maxWorkers: 2
 batchSize: 1
 maxNumSequence: 2
+maxSequenceJobQueueSize: 10
 sequenceMaxIdleMSec: 30000
 sequenceTimeoutMSec: 60000
-maxSequenceJobQueueSize: 10
-sequenceBatching: true
-continuousBatching: true
-
 handler:
-  cache:
-    capacity: 4
+  cache: {capacity: 4}
 `;
 
 const SEQ = 'ts_request_sequence_id';
 
-describe('Stateful inference: TorchServe 0.12.0 examples', () => {
+describe('Stateful inference: sequence and continuous batching', () => {
   let work: string;
   let lantern: Lantern;
 
@@ -74,14 +72,14 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
     const store = path.join(work, 'store');
     await mkdir(store);
     for (const [name, dir, yaml] of [
-      ['stateful', 'sequence_batching', SEQUENCE_YAML],
-      ['stateful_cb', 'sequence_continuous_batching', CONTINUOUS_YAML],
+      ['stateful', 'running_total', SEQUENCE_YAML],
+      ['stateful_cb', 'streaming_total', CONTINUOUS_YAML],
     ] as const) {
       await writeFile(path.join(work, `${name}.yaml`), yaml);
       await run('python3', [
         '-m', 'model_archiver.model_packaging',
         '--model-name', name, '--version', '1.0',
-        '--handler', path.join(EXAMPLES, dir, 'stateful_handler.py'),
+        '--handler', path.join(HANDLERS, dir, 'handler.py'),
         '--serialized-file', 'scale_net.pth', '--model-file', 'scale_net.py',
         '--config-file', `${name}.yaml`, '--export-path', store,
       ], { cwd: work });
@@ -100,7 +98,7 @@ describe('Stateful inference: TorchServe 0.12.0 examples', () => {
   });
 
   it("sequence batching with 2 workers: each sequence's sum stays in one worker (1 4 9 16 25, 2 6 12 20 30)", async () => {
-    // As the example's test: two clients at once, each with its own sequence id from the start.
+    // As TorchServe's test of its example: two clients at once, each with its own sequence id from the start.
     const sequence = async (id: string, first: number): Promise<string> => {
       const answers: string[] = [];
       for (let i = 0; i < 5; i++) {
