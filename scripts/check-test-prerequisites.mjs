@@ -53,6 +53,11 @@ const PREREQUISITES = [
     usedBy: 'the PyTorch handler tests',
     present: () => pythonImports(TORCH_PYTHON, ['torch', 'torchvision', 'PIL']),
   },
+  {
+    name: `lru and yaml under ${TORCH_PYTHON} (Debian's python3-lru-dict, python3-yaml)`,
+    usedBy: "the stateful handlers of src/e2e/stateful.e2e.test.ts; ts.metrics' MetricsCacheYamlImpl compared with TorchServe's",
+    present: () => pythonImports(TORCH_PYTHON, ['lru', 'yaml']),
+  },
   { name: 'promtool (Debian package prometheus)', usedBy: 'the /metrics exposition test', present: () => succeeds('promtool', ['--version']) },
   { name: 'openssl', usedBy: 'the TLS tests (throw-away certificates)', present: () => succeeds('openssl', ['version']) },
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },

@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   MODEL_FILE_EXISTS: 'a file of that name is already in the model store',
   UNSAFE_ARCHIVE: 'the archive was refused for safety (path traversal, links, size or entry limits)',
   NO_WORKER: 'the model has no worker that can take the request; scale it up (PUT /models/{name}?min_worker=1)',
+  SEQUENCE_CLOSED: 'the request\'s sequence ended (its handler closed it, its gRPC stream closed, or its worker stopped) before the request ran; start a new sequence',
   MODEL_LOAD_FAILED: 'no worker of this version is ready and its last load failed; fix the handler or its dependencies (the model log has the traceback) and scale or register it again',
   WORKER_FAILED: 'the handler raised an error or reported a failure for the batch; the model log has the traceback',
   WORKER_DIED: 'the worker process exited while it served the request (crash, out of memory, response timeout); it is restarted',
@@ -182,6 +183,9 @@ export const workerDied = (exitCode?: number | null): ServeError =>
 export const workersFailedToStart = (name: string, version: string | null, status = 500): ServeError =>
   new ServeError(status === 413 ? 507 : status, 'InternalServerException',
     `Failed to start workers for model ${name} version: ${version ?? 'null'}`, undefined, 'WORKERS_FAILED_TO_START');
+/** A stateful model's request whose sequence ended before it ran. */
+export const sequenceClosed = (sequenceId: string, why: string): ServeError =>
+  new ServeError(503, 'ServiceUnavailableException', `Sequence ${sequenceId} is closed: ${why}`, undefined, 'SEQUENCE_CLOSED');
 /** No worker of the version is ready and its newest load failed: refused at once instead of queued. */
 export const modelLoadFailed = (name: string, version: string, loadMessage: string): ServeError =>
   new ServeError(503, 'ServiceUnavailableException',

@@ -188,9 +188,10 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
     if (event.kind === 'removed') activity?.forget(event.name, event.version);
   });
   // Metrics listen to the services' and pools' events (docs/metrics.md).
+  const metricsConfig = await readMetricsConfig(config.metrics_config, environment.cwd);
   const metrics = new ServerMetrics({
     mode: config.metrics_mode,
-    config: await readMetricsConfig(config.metrics_config, environment.cwd),
+    config: metricsConfig,
     hostname: os.hostname(),
     autoDetectModelMetrics: config.model_metrics_auto_detect,
     systemIntervalSec: config.disable_system_metrics ? null : config.metric_time_interval,
@@ -209,7 +210,7 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
   });
   let nextWorkerId = config.initial_worker_port;
   const host = new ModelHost(
-    hostSettings(config, environment, modelStore),
+    hostSettings(config, environment, modelStore, metricsConfig.backend),
     registry,
     clock,
     () => nextWorkerId++,

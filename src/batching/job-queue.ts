@@ -5,8 +5,9 @@
 import type { ServeError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { Job } from './job.js';
+import type { WorkQueue } from './work-queue.js';
 
-export class JobQueue {
+export class JobQueue implements WorkQueue {
   private readonly jobs: Job[] = [];
   /** Worker loops waiting for their turn to form a batch, in arrival order. */
   private readonly turnWaiters: Array<() => void> = [];

@@ -45,6 +45,8 @@ export interface GrpcTestClient {
 
 export interface OpenCall<T> {
   write(request: object): void;
+  /** Half-closes the call: no more requests. */
+  end(): void;
   /** The next reply (already received or still to come). */
   nextMessage(): Promise<T>;
   readonly result: Promise<StreamResult<T>>;
@@ -102,7 +104,7 @@ export function grpcClient(service: 'inference' | 'management', target: string, 
       return result;
     },
     bidiOpen: <T>(name: string, key?: string | null): OpenCall<T> => {
-      const call = method(name)(metadataWith(key)) as NodeJS.EventEmitter & { write(m: object): boolean };
+      const call = method(name)(metadataWith(key)) as NodeJS.EventEmitter & { write(m: object): boolean; end(): void };
       const result = collect<T>(call);
       const received: T[] = [];
       const waiting: Array<(m: T) => void> = [];
@@ -115,6 +117,7 @@ export function grpcClient(service: 'inference' | 'management', target: string, 
         write: (request) => {
           call.write(request);
         },
+        end: () => call.end(),
         nextMessage: () => {
           const ready = received.shift();
           return ready === undefined ? new Promise<T>((resolve) => waiting.push(resolve)) : Promise.resolve(ready);

@@ -152,7 +152,16 @@ export function sequenceOf(req: PredictionsRequest): { readonly id: string; read
  * and the call goes on. The call ends once the client has half-closed and every request is answered,
  * or with UNAVAILABLE after the request in flight when the server stops.
  */
+/** Sequences a StreamPredictions2 call remembers, to end them when it closes (beyond, they idle out). */
+const CALL_SEQUENCES_KEPT = 256;
+
 function streamPredictions2(deps: InferenceCallDeps, call: ServerDuplexStream<PredictionsRequest, PredictionResponse>): void {
+  // Closing the stream ends the sequences its messages named (a stateful model's; no-op otherwise).
+  const sequences = new Map<string, { readonly model: string; readonly version: string | null; readonly id: string }>();
+  const endSequences = (): void => {
+    for (const s of sequences.values()) deps.inference.endSequence(s.model, s.version, s.id);
+    sequences.clear();
+  };
   let inFlight = false;
   let inputEnded = false;
   let cancelled = false;
@@ -164,6 +173,7 @@ function streamPredictions2(deps: InferenceCallDeps, call: ServerDuplexStream<Pr
     deps.stopping.removeEventListener('abort', onStop);
     if (cancelled || ended) return;
     ended = true;
+    endSequences();
     if (inputEnded) call.end();
     else call.emit('error', grpcStatusOf(serverStopping()));
   };
@@ -188,6 +198,10 @@ function streamPredictions2(deps: InferenceCallDeps, call: ServerDuplexStream<Pr
     try {
       const sequence = sequenceOf(req);
       sequenceId = sequence.id;
+      const key = `${req.model_name}\0${req.model_version}\0${sequence.id}`;
+      if (sequences.has(key) || sequences.size < CALL_SEQUENCES_KEPT) {
+        sequences.set(key, { model: req.model_name, version: req.model_version === '' ? null : req.model_version, id: sequence.id });
+      }
       withdraw = submit(
         deps,
         req,
@@ -218,6 +232,7 @@ function streamPredictions2(deps: InferenceCallDeps, call: ServerDuplexStream<Pr
     cancelled = true;
     deps.stopping.removeEventListener('abort', onStop);
     withdraw?.();
+    endSequences();
   });
   if (deps.stopping.aborted) onStop();
   else deps.stopping.addEventListener('abort', onStop);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Job } from '../batching/job.js';
-import { DEFAULT_METRICS_CONFIG } from './metrics-config.js';
+import { DEFAULT_METRICS_CONFIG, parseMetricsConfig } from './metrics-config.js';
 import { ServerMetrics, type ServerMetricsOptions } from './server-metrics.js';
 
 function setup(overrides: Partial<ServerMetricsOptions> = {}): { metrics: ServerMetrics; ts: string[]; model: string[]; log: string[]; tick(ms: number): void } {
@@ -102,6 +102,58 @@ describe('server metrics', () => {
     on.metrics.workerOutput('[METRICS]CustomCount.Count:3|#ModelName:m|#type:COUNTER|#hostname:box,1717105300');
     assert.ok(sample(on.metrics.render(), 'CustomCount{ModelName="m",Hostname="box",} 5.0'));
     assert.ok(sample(on.metrics.render(), '# HELP CustomCount Torchserve prometheus counter metric with unit: Count'));
+  });
+
+  it("honours a custom metrics_config: only the ts_metrics it lists, and its model_metrics of every type", () => {
+    const config = parseMetricsConfig(`
+dimensions:
+  - &level "Level"
+  - &hostname "Hostname"
+ts_metrics:
+  counter:
+    - name: Requests2XX
+      unit: Count
+      dimensions: [*level, *hostname]
+model_metrics:
+  counter:
+    - name: Calls
+      unit: count
+      dimensions: ["ModelName"]
+  gauge:
+    - name: BatchSize
+      unit: count
+      dimensions: []
+  histogram:
+    - name: Latency
+      unit: ms
+      dimensions: ["ModelName", *level]
+`);
+    const lines = [
+      '[METRICS]Calls.Count:1|#ModelName:m|#type:COUNTER|#hostname:box,1717105300,r1',
+      '[METRICS]Calls.Count:2|#ModelName:m|#type:COUNTER|#hostname:box,1717105300,r2',
+      '[METRICS]BatchSize.Count:4|#|#type:GAUGE|#hostname:box,1717105300',
+      '[METRICS]Latency.Milliseconds:12.5|#ModelName:m,Level:Model|#type:HISTOGRAM|#hostname:box,1717105300,r1',
+    ];
+    const prom = setup({ config });
+    prom.metrics.httpResponse(200);
+    prom.metrics.httpResponse(404);
+    for (const line of lines) prom.metrics.workerOutput(line);
+    const text = prom.metrics.render();
+    assert.ok(sample(text, 'Requests2XX{Level="Host",Hostname="box",} 1.0'));
+    assert.ok(!text.includes('Requests4XX') && !text.includes('ts_inference_requests_total'), 'unlisted front-end metrics are not recorded');
+    assert.ok(sample(text, 'Calls{ModelName="m",Hostname="box",} 3.0'));
+    assert.ok(sample(text, 'BatchSize{Hostname="box",} 4.0'));
+    assert.ok(sample(text, '# TYPE Latency histogram'));
+    assert.ok(sample(text, 'Latency_count{ModelName="m",Level="Model",Hostname="box",} 1.0'));
+    assert.ok(sample(text, 'Latency_sum{ModelName="m",Level="Model",Hostname="box",} 12.5'));
+    const log = setup({ config, mode: 'log' });
+    for (const line of lines) log.metrics.workerOutput(line);
+    assert.deepEqual(log.model, [
+      'Calls.count:1.0|#ModelName:m|#hostname:box,requestID:r1,timestamp:1717105307',
+      'Calls.count:2.0|#ModelName:m|#hostname:box,requestID:r2,timestamp:1717105307',
+      'BatchSize.count:4.0|#|#hostname:box,timestamp:1717105307',
+      'Latency.ms:12.5|#ModelName:m,Level:Model|#hostname:box,requestID:r1,timestamp:1717105307',
+    ]);
   });
 
   it('logs a metric line it cannot parse or apply instead of throwing', () => {

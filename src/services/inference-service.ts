@@ -1,5 +1,5 @@
 // Inference use cases (spec §2): route a parsed request to its model version's queue, health.
-import { noWorker, noWorkerForDescribe, type ServeError } from '../errors.js';
+import { noWorker, noWorkerForDescribe, sequenceClosed, type ServeError } from '../errors.js';
 import type { Clock } from '../clock.js';
 
 /** Where a prediction's replies go (the edges implement it). */
@@ -47,7 +47,8 @@ export class InferenceService {
    */
   submit(name: string, version: string | null, request: InferenceRequest, sink: JobSink): () => void {
     const model = this.registry.get(name, version ?? undefined);
-    const job: Job = new Job(request, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
+    const queued = model.queue.admit?.(request) ?? request;
+    const job: Job = new Job(queued, 'predict', this.clock.now(), observedSink(sink, this.events, () => job));
     this.events.predictionReceived?.(job, model.name, model.version, version);
     const loadFailure = model.pool.loadFailure();
     if (loadFailure !== null) throw loadFailure;
@@ -55,6 +56,20 @@ export class InferenceService {
     return () => {
       if (model.queue.remove(job)) job.cancelled = true;
     };
+  }
+
+  /**
+   * Ends a stateful model's sequence (its gRPC stream closed): requests still waiting in it are
+   * answered SEQUENCE_CLOSED. Nothing happens for an unknown model or sequence, or a stateless model.
+   */
+  endSequence(name: string, version: string | null, sequenceId: string): void {
+    let model: ServedModel;
+    try {
+      model = this.registry.get(name, version ?? undefined);
+    } catch {
+      return; // unregistered meanwhile: its sequences went with it
+    }
+    model.queue.endSequence?.(sequenceId, sequenceClosed(sequenceId, 'its gRPC stream closed'));
   }
 
   /** The name of the one model loaded at start, when exactly one was (SageMaker's /invocations); else null. */

@@ -1,5 +1,6 @@
 // The describe document of one model version (spec §1.5), fields in TorchServe's order.
 import type { ServedModel } from './served-model.js';
+import { describedSequenceFields } from './stateful-settings.js';
 
 export interface DescribedWorker {
   id: string;
@@ -69,11 +70,7 @@ export async function describeModel(model: ServedModel): Promise<DescribedModel>
     continuousBatching: yaml?.continuousBatching ?? false,
     useJobTicket: yaml?.useJobTicket ?? false,
     useVenv: false,
-    stateful: false,
-    sequenceMaxIdleMSec: 0,
-    sequenceTimeoutMSec: 0,
-    maxNumSequence: 1,
-    maxSequenceJobQueueSize: 1,
+    ...describedSequenceFields(yaml?.raw),
     loadedAtStartup: model.loadedAtStartup,
     workers: workers.map((w) => ({
       id: w.id,

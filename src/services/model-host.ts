@@ -10,6 +10,8 @@ import { requireModelName, type Runtime } from '../archive/manifest.js';
 import { customPipInstallFailed, invalidRuntime, modelUnloaded, versionConflict, type ServeError } from '../errors.js';
 import type { Clock } from '../clock.js';
 import { JobQueue } from '../batching/job-queue.js';
+import { SequenceQueue } from '../batching/sequence-queue.js';
+import { sequenceSettings } from './stateful-settings.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { selectRuntime, workerLaunch, type LaunchSettings } from '../workers/launch.js';
 import { WorkerPool, type PoolEvents } from '../workers/worker-pool.js';
@@ -175,7 +177,8 @@ export class ModelHost {
       this.settings.configuredModels[name]?.[version],
       this.settings.defaults,
     );
-    const queue = new JobQueue(settings.jobQueueSize, this.clock);
+    const sequences = sequenceSettings(archive.config?.raw, settings.minWorkers);
+    const queue = sequences === null ? new JobQueue(settings.jobQueueSize, this.clock) : new SequenceQueue(settings.jobQueueSize, sequences, this.clock);
     const launch = workerLaunch(runtime, archive.dir, handler, withPythonPath(this.settings.launch, dependencyDir));
     const budget = { ...this.settings.threads, modelThreads: positiveInteger(archive.config?.raw?.workerThreads) };
     // Threads are counted when each process starts, against the model's maximum workers then.
@@ -204,6 +207,7 @@ export class ModelHost {
         maxRetryTimeoutSec: settings.maxRetryTimeoutSec,
         maxResponseBytes: this.settings.maxResponseBytes,
         pipelineDepth: positiveInteger(archive.config?.raw?.pipelineDepth),
+        continuous: sequences?.continuous === true,
         maxWorkerRssBytes: workerMemoryLimit(this.settings.maxWorkerRssMb ?? 0, archive.config?.raw ?? null),
         ...(this.settings.autoscale === undefined ? {} : { autoscale: autoscaleSettings(this.settings.autoscale, archive.config?.raw ?? null) }),
       },

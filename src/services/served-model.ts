@@ -2,7 +2,7 @@
 // job queue and its workers.
 import type { ModelArchive } from '../archive/model-archive.js';
 import type { Runtime } from '../archive/manifest.js';
-import type { JobQueue } from '../batching/job-queue.js';
+import type { WorkQueue } from '../batching/work-queue.js';
 import type { WorkerPool } from '../workers/worker-pool.js';
 import type { ModelSettings } from './model-settings.js';
 
@@ -14,7 +14,7 @@ export interface ServedModel {
   readonly archive: ModelArchive;
   readonly settings: ModelSettings;
   readonly loadedAtStartup: boolean;
-  readonly queue: JobQueue;
+  readonly queue: WorkQueue;
   readonly pool: WorkerPool;
   /** Worker targets; they change with the scale API. */
   workers: { min: number; max: number };

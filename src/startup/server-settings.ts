@@ -1,5 +1,6 @@
 // How the configuration becomes the settings the server's parts are built with: pure mappings,
 // no objects built here (main.ts wires them).
+import path from 'node:path';
 import type { Config } from '../config/load-config.js';
 import type { ListenAddress } from '../config/listen-address.js';
 import type { Clock } from '../clock.js';
@@ -9,6 +10,7 @@ import type { ConfiguredSettings } from '../services/model-settings.js';
 import { DEFAULT_AUTOSCALE } from '../workers/autoscaler.js';
 import { awsEnvironmentFrom } from '../archive/aws-environment.js';
 import { VERSION } from '../version.js';
+import type { MetricSpec } from '../metrics/metrics-config.js';
 
 /** What the server takes from the process it runs in; tests give their own. */
 export interface ServerEnvironment {
@@ -51,7 +53,14 @@ function workerEnv(env: ServerEnvironment['env'], blacklist: RegExp | null): Rec
   return out;
 }
 
-export function hostSettings(config: Config, environment: ServerEnvironment, modelStore: string | null): HostSettings {
+/** The metrics configuration's model_metrics as TorchServe's YAML section ({type: [{name, unit, dimensions}]}), in JSON. */
+export function modelMetricsJson(specs: readonly MetricSpec[]): string {
+  const section: Record<string, Array<{ name: string; unit: string; dimensions: readonly string[] }>> = {};
+  for (const s of specs) (section[s.type] ??= []).push({ name: s.name, unit: s.unit, dimensions: s.dimensions });
+  return JSON.stringify(section);
+}
+
+export function hostSettings(config: Config, environment: ServerEnvironment, modelStore: string | null, modelMetrics: readonly MetricSpec[] = []): HostSettings {
   return {
     modelStore,
     allowedUrls: config.allowed_urls,
@@ -76,6 +85,8 @@ export function hostSettings(config: Config, environment: ServerEnvironment, mod
       python: config.python ?? 'python3',
       decodeInputRequest: config.decode_input_request,
       baseEnv: workerEnv(environment.env, config.blacklist_env_vars),
+      modelMetrics: modelMetricsJson(modelMetrics),
+      metricsConfigFile: config.metrics_config === null ? null : path.resolve(environment.cwd, config.metrics_config),
     },
     modelSources: {
       aws: awsEnvironmentFrom(environment.env),

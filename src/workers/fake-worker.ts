@@ -3,6 +3,7 @@
 // answers, crashes or exits.
 import { workerDied, type ServeError } from '../errors.js';
 import type { Job } from '../batching/job.js';
+import type { HeaderList } from '../protocol/messages.js';
 import type { Worker, WorkerExit, WorkerFactory, WorkerOptions } from './worker.js';
 
 interface SentBatch {
@@ -68,6 +69,27 @@ export class FakeWorker implements Worker {
       job.reply({ requestId: job.id, contentType: 'text/plain', status: 200, reason: 'OK', headers: [], body: Buffer.from(`${this.id}:${job.id}`) }, true);
     }
     head.resolve([]);
+  }
+
+  /**
+   * Answers the batch it runs with one reply per job, each with the body and headers `reply` gives;
+   * `more` marks a streamed reply. With options.continuous the batch ends there and streamed jobs
+   * are handed back (cachedInBackend), as WorkerProcess does.
+   */
+  answerEach(reply: (job: Job) => { readonly body: string; readonly headers?: HeaderList; readonly more?: boolean }): void {
+    const head = this.sent.shift();
+    if (head === undefined) throw new Error(`Fake worker ${this.id} has no batch to answer`);
+    const carried: Job[] = [];
+    for (const job of head.batch) {
+      const { body, headers = [], more = false } = reply(job);
+      const all: HeaderList = more ? [...headers, ['ts_stream_next', 'true']] : headers;
+      job.reply({ requestId: job.id, contentType: 'text/plain', status: 200, reason: 'OK', headers: all, body: Buffer.from(body) }, !more);
+      if (more && this.options.continuous === true) {
+        job.cachedInBackend = true;
+        carried.push(job);
+      }
+    }
+    head.resolve(carried);
   }
 
   /** What rssBytes() reports while the fake is alive. */

@@ -35,6 +35,10 @@ export interface LaunchSettings {
   readonly decodeInputRequest: boolean;
   /** The server's environment, already filtered by blacklist_env_vars. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** The metrics configuration's model_metrics (JSON): the Python worker seeds context.metrics with them. */
+  readonly modelMetrics?: string;
+  /** The metrics_config file, absolute; null for the built-in one (context.metrics.config_file_path). */
+  readonly metricsConfigFile?: string | null;
 }
 
 export function workerLaunch(runtime: Runtime, modelDir: string, handler: string, settings: LaunchSettings): WorkerLaunch {
@@ -49,6 +53,8 @@ export function workerLaunch(runtime: Runtime, modelDir: string, handler: string
       );
       env.PYTHONPATH = parts.join(path.delimiter);
       env.PYTHONUNBUFFERED = '1';
+      if (settings.modelMetrics !== undefined) env.LANTERN_MODEL_METRICS = settings.modelMetrics;
+      if (settings.metricsConfigFile !== undefined && settings.metricsConfigFile !== null) env.LANTERN_METRICS_CONFIG = settings.metricsConfigFile;
       return { command: settings.python, args: ['-u', '-m', 'lantern_worker'], cwd: modelDir, env };
     }
     case 'node': {

@@ -2,7 +2,7 @@
 // batches from the version's queue and restarts a crashed worker (same id) with backoff.
 import { workersFailedToStart, workerDied, isServeError, modelLoadFailed, type ServeError } from '../errors.js';
 import type { Clock } from '../clock.js';
-import type { JobQueue } from '../batching/job-queue.js';
+import type { WorkQueue } from '../batching/work-queue.js';
 import type { Job } from '../batching/job.js';
 import type { LoadMessage } from '../protocol/messages.js';
 import type { Worker, WorkerFactory } from './worker.js';
@@ -59,10 +59,13 @@ export interface PoolSpec {
   readonly pipelineDepth?: number | null;
   /** Load-based scaling between min and max (autoscaler.ts); none when absent. */
   readonly autoscale?: AutoscaleSettings;
+  /** model-config.yaml continuousBatching with sequenceBatching: every reply ends its batch, streamed requests go again. */
+  readonly continuous?: boolean;
 }
 
 export interface PoolDeps {
-  readonly queue: JobQueue;
+  /** The version's queue: a JobQueue, or a SequenceQueue for a stateful model. */
+  readonly queue: WorkQueue;
   readonly clock: Clock;
   /** Starts a worker process (WorkerProcess with the model's launch settings, or a test's fake). */
   readonly createWorker: WorkerFactory;
@@ -361,6 +364,7 @@ export class WorkerPool {
       const startedMs = deps.clock.now();
       const proc = deps.createWorker(slot.id, {
         maxResponseBytes: spec.maxResponseBytes,
+        continuous: spec.continuous === true,
         clock: deps.clock,
         onOutput: (line, stream) => deps.log(slot.id, line, stream),
       });
@@ -369,6 +373,8 @@ export class WorkerPool {
       const exited = proc.exited.then((exit) => {
         died.abort();
         this.apply(slot, { type: 'exited', atMs: deps.clock.now() }, exit.reason);
+        // Its sequences (a stateful model's) end with an error, not silence.
+        deps.queue.workerGone?.(slot.id, workerDied());
       });
       try {
         await proc.load(spec.load, spec.startupTimeoutMs);
@@ -408,7 +414,7 @@ export class WorkerPool {
   private async serve(slot: WorkerSlot, proc: Worker, signal: AbortSignal): Promise<void> {
     const { spec, deps } = this;
     while (slot.kind() === 'ready') {
-      const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal);
+      const batch = await deps.queue.takeBatch(spec.batchSize, spec.maxBatchDelayMs, signal, slot.id);
       if (batch === null) break;
       // The process may die, or the slot be stopped, while a batch forms: its jobs go back to the
       // front of the queue.
@@ -452,14 +458,17 @@ export class WorkerPool {
     const send = (batch: readonly Job[]): void => {
       this.apply(slot, { type: 'batch-sent' }, 'batch sent');
       deps.events?.batchTaken?.(spec.modelName, spec.version, batch);
-      const done = proc.run(batch, spec.responseTimeoutMs).then((unstarted) => this.requeue(unstarted));
+      const done = proc.run(batch, spec.responseTimeoutMs).then((unstarted) => {
+        this.requeue(unstarted);
+        deps.queue.batchDone?.(slot.id, batch);
+      });
       deps.events?.batchSent?.(spec.modelName, spec.version, batch);
       inFlight.push(done);
     };
     send(first);
     while (inFlight.length > 0) {
       if (inFlight.length < pipelineDepth(proc.batchMs, spec.pipelineDepth ?? null) && !signal.aborted && slot.kind() === 'busy') {
-        const next = deps.queue.takeReadyBatch(spec.batchSize);
+        const next = deps.queue.takeReadyBatch(spec.batchSize, slot.id);
         if (next !== null) {
           send(next);
           continue;

@@ -164,7 +164,9 @@ export class WorkerProcess implements Worker {
           this.socket.uncork();
         });
       }
-      for (const piece of encodeInference(batch.map((j) => j.request))) this.socket.write(piece);
+      // A request the process streams and keeps state for goes again without its inputs.
+      const requests = batch.map((j) => (j.cachedInBackend ? { ...j.request, parameters: [] } : j.request));
+      for (const piece of encodeInference(requests)) this.socket.write(piece);
     });
   }
 
@@ -274,6 +276,14 @@ export class WorkerProcess implements Worker {
     }
     // The batch's metric lines come with its reply; they are read as if printed on stdout.
     if (reply.metricLines !== undefined) for (const line of reply.metricLines) this.options.onOutput(line, 'stdout');
+    const carried: Job[] = [];
+    if (this.options.continuous === true) {
+      for (const job of running.jobs.values()) {
+        job.cachedInBackend = true;
+        carried.push(job);
+      }
+      running.jobs.clear();
+    }
     if (running.jobs.size > 0) {
       // A streamed reply: the rest of the batch gets a new deadline.
       this.arm(this.responseTimeoutMs, 'did not respond in given time');
@@ -289,7 +299,7 @@ export class WorkerProcess implements Worker {
     } else {
       this.disarm();
     }
-    running.resolve([]);
+    running.resolve(carried);
   }
 
   private die(exitCode: number | null, how: string): WorkerExit {

@@ -37,6 +37,11 @@ export interface Worker {
 
 export interface WorkerOptions {
   readonly maxResponseBytes: number;
+  /**
+   * Continuous batching: every reply frame ends its batch; a request the reply leaves streaming
+   * (ts_stream_next: true) is marked cachedInBackend and handed back with the unstarted ones.
+   */
+  readonly continuous?: boolean;
   readonly clock: Clock;
   /** Receives every line the worker prints on stdout or stderr. */
   readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;

@@ -205,7 +205,11 @@ class Service:
                 except (KeyError, IndexError, TypeError):
                     crit = None
                 if callable(crit):
-                    ctx.set_response_header(idx, STREAM_HEADER, "false" if crit(ret[idx]) else "true")
+                    # As TorchServe: True stops the stream, False continues it, None leaves the
+                    # reply final without saying so (continuous batching ends the request there).
+                    is_stop = crit(ret[idx])
+                    if is_stop is not None:
+                        ctx.set_response_header(idx, STREAM_HEADER, "false" if is_stop else "true")
                     decided = True
             if not decided and idx in ctx._streamed:
                 ctx.set_response_header(idx, STREAM_HEADER, "false")

@@ -1,6 +1,7 @@
 """The worker process: handshake on stdout, then load and inference messages on fd 3."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 
 from . import __version__
 from .codec import (
@@ -25,6 +27,27 @@ from .codec import (
 from .context import Context, read_manifest, read_model_yaml_config
 from .loader import load_entry_point
 from .metrics import MetricsCache, defer_lines, flush_deferred_lines, take_deferred_lines
+
+
+def seeded_metrics_cache(model_name: str) -> MetricsCache:
+    """``context.metrics`` as TorchServe's worker makes it: seeded from the metrics configuration's
+    ``model_metrics`` (the server passes them as LANTERN_MODEL_METRICS), with a fresh request id for
+    what the handler reports while it loads."""
+    section = None
+    text = os.environ.get("LANTERN_MODEL_METRICS")
+    if text:
+        try:
+            section = json.loads(text)
+        except ValueError as e:
+            print(f"Ignoring LANTERN_MODEL_METRICS: {e}", file=sys.stderr)
+    cache = MetricsCache(model_name, config_file_path=os.environ.get("LANTERN_METRICS_CONFIG") or None, model_metrics=section)
+    if section:
+        try:
+            cache.initialize_cache()
+        except Exception as e:  # noqa: BLE001 — a bad section leaves the cache empty, not the worker dead
+            print(f"Failed to initialize metrics from the metrics configuration: {e}", file=sys.stderr)
+    cache.set_request_ids(str(uuid.uuid4()))
+    return cache
 from .service import Service, error_reply, map_exception
 
 SOCKET_FD = 3
@@ -82,7 +105,7 @@ def load_model(msg: LoadMessage, connection: Connection | None) -> Service:
         gpu=gpu,
         server_version=os.environ.get("LANTERN_SERVER_VERSION", __version__),
         limit_max_image_pixels=msg.limit_max_image_pixels,
-        metrics=MetricsCache(msg.model_name),
+        metrics=seeded_metrics_cache(msg.model_name),
         model_yaml_config=yaml_config,
     )
     if connection is not None:

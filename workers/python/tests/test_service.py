@@ -379,6 +379,18 @@ def test_stopping_criteria_drives_header():
     assert r2.headers == [("ts_stream_next", "true")]
 
 
+def test_stopping_criteria_none_leaves_the_reply_without_a_stream_header():
+    # TorchServe's continuous-batching example answers None for a request that ends there.
+    def fn(data, ctx):
+        ctx.stopping_criteria = [lambda out: None, lambda out: False]
+        return ["start", "more"]
+
+    svc, _ = service_with(fn)
+    r1, r2 = svc.predict(two()).responses
+    assert r1.headers == []
+    assert r2.headers == [("ts_stream_next", "true")]
+
+
 def test_streaming_without_connection_fails_batch():
     from lantern_worker.streaming import send_intermediate_predict_response
 

@@ -8,7 +8,7 @@ import socket
 import time
 
 from lantern_worker.metrics import Metric as CachingMetric
-from lantern_worker.metrics import MetricsCache, MetricTypes
+from lantern_worker.metrics import MetricTypes
 
 from .unit import Units
 
@@ -21,7 +21,7 @@ class Metric:
         self.dimensions = dimensions
         self.dimension_names = [dim.name for dim in dimensions]
         self.dimension_values = [dim.value for dim in dimensions]
-        self._caching_metric = CachingMetric(name, unit, self.dimension_names, self.metric_type, MetricsCache())
+        self._caching_metric = CachingMetric(name, unit, self.dimension_names, self.metric_type)
         self.name = self._caching_metric.name
         self.unit = self._caching_metric.unit
         self.metric_method = metric_method
