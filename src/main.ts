@@ -20,7 +20,8 @@ import { consoleLogger, type Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
 import { isServeError, serverStopping } from './errors.js';
 import { healthRoutes } from './http/health-routes.js';
-import { healthProblems, type ServerPhase } from './services/server-health.js';
+import type { ServerPhase } from './services/server-health.js';
+import { Readiness } from './services/readiness.js';
 import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
 import { SnapshotWriter } from './snapshot/snapshot-writer.js';
 import { parseModelSnapshot, SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from './snapshot/snapshot-content.js';
@@ -234,13 +235,13 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () => boolean, bodyMemory: MemoryReclaimer): HttpEdge {
+function buildHttpEdge(config: Config, logger: Logger, core: Core, readiness: Readiness, bodyMemory: MemoryReclaimer): HttpEdge {
   const { inference, management, auth, metrics } = core;
   return new HttpEdge({
     routes: [
-      ...healthRoutes({ isReady }),
-      ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
-      ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
+      ...healthRoutes({ isReady: () => readiness.isReady() }),
+      ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size, isModelReady: (name, version) => readiness.isModelReady(name, version) }),
+      ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth, isModelReady: (name) => readiness.isModelReady(name) }),
       ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
     ],
     cors: {
@@ -302,7 +303,8 @@ export async function startServer(config: Config, environment: ServerEnvironment
   const { registry, host, snapshots, auth, metrics } = core;
   let phase: ServerPhase = 'starting';
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
-  const edge = buildHttpEdge(config, logger, core, () => phase === 'serving' && healthProblems(registry).length === 0, reclaimer);
+  const readiness = new Readiness(registry);
+  const edge = buildHttpEdge(config, logger, core, readiness, reclaimer);
   const grpcSettings = grpcOptions(config, logger, core);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
@@ -314,6 +316,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
     { what: 'stop accepting', run: async () => {
       wasServing = phase === 'serving';
       phase = 'stopping';
+      readiness.stop();
       edge.stopAccepting();
       grpc?.stopAccepting();
     } },
@@ -367,6 +370,7 @@ export async function startServer(config: Config, environment: ServerEnvironment
     await snapshots?.write('startup');
     snapshots?.follow(registry);
     phase = 'serving';
+    readiness.serving();
     return { listeners, registry, keyFile: auth?.keyFilePath ?? null, close };
   } catch (err) {
     await close();

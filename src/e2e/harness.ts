@@ -25,7 +25,8 @@ export type HandlerFixture =
   | 'describe_handler.py'
   | 'failing_init_handler.py'
   | 'metrics_handler.py'
-  | 'leaking_handler.py';
+  | 'leaking_handler.py'
+  | 'kserve_handler.py';
 
 export interface MarSpec {
   /** File name in the model store, e.g. `noop.mar`. */

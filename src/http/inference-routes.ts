@@ -5,11 +5,13 @@ import type { InferenceService } from '../services/inference-service.js';
 import type { InferenceRequest, RequestParameter, ResponseEntry } from '../protocol/messages.js';
 import { parameterRequired, resourceNotFound, type ServeError } from '../errors.js';
 import { bodyParameters, receiveBody } from './request-body.js';
-import { sendBytes, sendError, sendStatus, setCommonHeaders } from './respond.js';
+import { sendBytes, sendError, sendJson, sendStatus, setCommonHeaders } from './respond.js';
 
 export interface InferenceRouteDeps {
   readonly inference: InferenceService;
   readonly maxRequestBytes: number;
+  /** A model's readiness (services/readiness.ts); throws the usual 404 for an unknown model. */
+  readonly isModelReady: (name: string, version?: string) => boolean;
 }
 
 /** Every request header, last value winning for repeated names (spec §2.3). */
@@ -136,14 +138,23 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
       path: '/v1/models/{model_name}',
       operations: {
         ANY: {
-          summary: 'KServe v1 predict (`{model}:predict`) or explain (`{model}:explain`)',
+          summary: 'KServe v1 predict (`{model}:predict`), explain (`{model}:explain`), or model readiness (GET `{model}`)',
           handler: async (ex) => {
-            const [name, action] = (ex.params.model_name as string).split(':');
+            const [name, action] = (ex.params.model_name as string).split(':') as [string, string | undefined];
+            if (action === undefined && ex.method === 'GET') {
+              sendJson(ex.res, ex.ctx, 200, { name, ready: deps.isModelReady(name) });
+              return;
+            }
             if (action !== 'predict' && action !== 'explain') throw resourceNotFound();
             await predict(ex, deps, name as string, null, { explain: action === 'explain', urlPath: null, query: false });
           },
         },
       },
+    },
+    {
+      api: 'inference',
+      path: '/v1/models',
+      operations: { GET: { summary: 'KServe v1 model list', handler: (ex) => sendJson(ex.res, ex.ctx, 200, { models: deps.inference.modelNames() }) } },
     },
     { api: 'inference', path: '/v2/models/{model_name}/infer', operations: { ANY: { summary: 'KServe v2 inference', handler: (ex) => kserve(ex, false) } } },
     { api: 'inference', path: '/v2/models/{model_name}/explain', operations: { ANY: { summary: 'KServe v2 explanation', handler: (ex) => kserve(ex, true) } } },

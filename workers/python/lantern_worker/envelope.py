@@ -107,8 +107,6 @@ class KServeV2Envelope(Envelope):
         self._request_id = None
 
     def parse_input(self, data):
-        import numpy as np  # as TorchServe's envelope: its reshaping and dtypes are numpy's
-
         body = _payload(data[0])
         if isinstance(body, (bytes, bytearray)):
             body = json.loads(body.decode("utf8"))
@@ -117,7 +115,8 @@ class KServeV2Envelope(Envelope):
             if tensor["datatype"] == "BYTES":
                 tensor["data"] = tensor["data"][0]
             else:
-                tensor["data"] = np.array(tensor["data"]).reshape(tuple(tensor["shape"])).tolist()
+                values, _ = _coerced(_leaves(tensor["data"]))
+                tensor["data"] = _reshape(values, tuple(tensor["shape"]))
             names.append(tensor["name"])
         self._input_names = names
         request_id = body.get("id")
@@ -139,6 +138,9 @@ class KServeV2Envelope(Envelope):
         ]
 
 
+# The tensor conversions TorchServe's envelope gets from numpy (np.array(x), reshape, flatten,
+# tolist, dtype → datatype), in plain Python: the worker's core needs no numpy.
+
 _DATATYPES = {
     "bool": "BOOL",
     "uint8": "UINT8",
@@ -152,20 +154,100 @@ _DATATYPES = {
     "float16": "FP16",
     "float32": "FP32",
     "float64": "FP64",
-    "byte": "BYTES",
-    "object": "BYTES",
-    "U": "BYTES",
+    "half": "FP16",
+    "float": "FP32",
+    "double": "FP64",
+    "long": "INT64",
+    "int": "INT32",
+    "short": "INT16",
 }
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _leaves(value) -> list:
+    """The values of a nested list in order; a ragged nesting is refused, as numpy refuses it."""
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    out: list = []
+    depth = None
+    for item in value:
+        nested = isinstance(item, (list, tuple))
+        shape = _depth_shape(item) if nested else ()
+        if depth is None:
+            depth = shape
+        elif shape != depth:
+            raise ValueError("setting an array element with a sequence: the nested lists are not rectangular")
+        out.extend(_leaves(item) if nested else [item])
+    return out
+
+
+def _depth_shape(value) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return (len(value),) + (_depth_shape(value[0]) if value else ())
+
+
+def _coerced(values: list) -> tuple[list, str]:
+    """numpy's common type for plain values: (the converted values, its datatype)."""
+    kinds = {type(v) for v in values}
+    if not values or kinds <= {float}:
+        return [float(v) for v in values], "FP64"
+    if kinds <= {bool}:
+        return values, "BOOL"
+    if kinds <= {bool, int}:
+        if all(_INT64[0] <= v <= _INT64[1] for v in values):
+            return [int(v) for v in values], "INT64"
+        return values, "BYTES"
+    if kinds <= {bool, int, float}:
+        return [float(v) for v in values], "FP64"
+    if kinds <= {bool, int, float, str}:
+        return [str(v) for v in values], "BYTES"
+    return values, "BYTES"
+
+
+def _reshape(values: list, shape: tuple):
+    if list(shape).count(-1) == 1:
+        known = 1
+        for n in shape:
+            known *= n if n != -1 else 1
+        if known == 0 or len(values) % known:
+            raise ValueError(f"cannot reshape array of size {len(values)} into shape {shape}")
+        shape = tuple(len(values) // known if n == -1 else n for n in shape)
+    size = 1
+    for n in shape:
+        size *= n
+    if size != len(values) or any(n < 0 for n in shape):
+        raise ValueError(f"cannot reshape array of size {len(values)} into shape {shape}")
+    if not shape:
+        return values[0]
+
+    def build(offset: int, dims: tuple):
+        if len(dims) == 1:
+            return values[offset : offset + dims[0]]
+        step = 1
+        for n in dims[1:]:
+            step *= n
+        return [build(offset + i * step, dims[1:]) for i in range(dims[0])]
+
+    return build(0, shape)
 
 
 def _tensor(item, name: str) -> dict:
-    import numpy as np
-
-    flat = np.array(item).flatten()
-    dtype = str(flat.dtype)
-    if dtype not in _DATATYPES:
-        dtype = flat.dtype.kind
-    return {"name": name, "datatype": _DATATYPES[dtype], "data": flat.tolist(), "shape": list(flat.shape)}
+    dtype = getattr(item, "dtype", None)
+    if dtype is not None and callable(getattr(item, "tolist", None)):
+        # A numpy array or torch tensor keeps its own element type.
+        kind = getattr(dtype, "kind", "")
+        text = str(dtype).replace("torch.", "")
+        values = _leaves(item.tolist())
+        if kind in ("U", "O") or text == "object":
+            datatype = "BYTES"
+        elif text in _DATATYPES:
+            datatype = _DATATYPES[text]
+        else:
+            raise TypeError(f"no Open Inference datatype for element type {dtype}")
+    else:
+        values, datatype = _coerced(_leaves(item))
+    return {"name": name, "datatype": datatype, "data": values, "shape": [len(values)]}
 
 
 _CLASSES = {"body": BodyEnvelope, "json": JsonEnvelope, "kserve": KServeEnvelope, "kservev2": KServeV2Envelope}

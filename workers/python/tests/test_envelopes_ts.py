@@ -29,6 +29,17 @@ def tensors(data, context):
         return None
     return [t["data"] for t in data]
 
+def mixed(data, context):
+    if data is None:
+        return None
+    return [[1, 2.5], [True, 3], ["a", 1, 2.5, True], [[1, 2], [3, 4]], 7, 2.0, [True, False], [None, 1], [2 ** 64]]
+
+def typed(data, context):
+    if data is None:
+        return None
+    import numpy, torch
+    return [torch.tensor([[1.5, 2.0]]), numpy.array([1, 2], dtype="int32"), numpy.array(["x", "yz"]), torch.tensor([1, 2]), numpy.array([True])]
+
 def one_number(data, context):
     return None if data is None else [len(data)]
 """)
@@ -159,6 +170,38 @@ CASES = [
         "requests": [body({"inputs": [{"name": "x", "shape": [3], "datatype": "INT32", "data": [1, 2]}]})],
     },
     {"envelope": "kservev2", "handler": "one_number", "requests": [body(V2)]},
+    {
+        "envelope": "kservev2",
+        "handler": "tensors",
+        "requests": [
+            body(
+                {
+                    "inputs": [
+                        {"name": "a", "shape": [2, -1], "datatype": "FP32", "data": [1, 2.5, 3, 4]},
+                        {"name": "b", "shape": [2, 1], "datatype": "INT64", "data": [[True], [2]]},
+                        {"name": "c", "shape": [3], "datatype": "BYTES", "data": [["x", "y"], "z"]},
+                        {"name": "d", "shape": [], "datatype": "INT64", "data": [9]},
+                        {"name": "e", "shape": [0], "datatype": "FP32", "data": []},
+                    ]
+                }
+            )
+        ],
+    },
+    {
+        "envelope": "kservev2",
+        "handler": "mixed",
+        "requests": [body({"inputs": [{"name": "n%d" % i, "shape": [1], "datatype": "INT64", "data": [i]} for i in range(9)]})],
+    },
+    {
+        "envelope": "kservev2",
+        "handler": "typed",
+        "requests": [body({"inputs": [{"name": "t%d" % i, "shape": [1], "datatype": "INT64", "data": [i]} for i in range(5)]})],
+    },
+    {
+        "envelope": "kservev2",
+        "handler": "tensors",
+        "requests": [body({"inputs": [{"name": "r", "shape": [2, 2], "datatype": "INT64", "data": [[1, 2], [3]]}]})],
+    },
     {"envelope": "json", "handler": "double", "requests": [body({"instances": [1, 2]}), body({"instances": [5]})]},
     {"envelope": "json", "handler": "echo", "requests": [body({"instances": [{"b64": "aGk="}, {"b64": "eW8="}]})]},
     {"envelope": "body", "handler": "echo", "requests": [body({"a": 1}), body("plain", "text/plain")]},
@@ -185,6 +228,19 @@ def test_every_envelope_answers_what_torchserves_envelope_answers_byte_for_byte(
     ]
     assert json.loads(ours[5][2][0][1])["id"] == "req-0"
     assert ours[8][:2] == [503, "Prediction failed"]
+    reshaped = json.loads(ours[10][2][0][1])["outputs"]
+    assert [(o["datatype"], o["data"]) for o in reshaped] == [
+        ("FP64", [1.0, 2.5, 3.0, 4.0]),
+        ("INT64", [1, 2]),
+        ("BYTES", ["x", "y"]),
+        ("INT64", [9]),
+        ("FP64", []),
+    ]
+    mixed = json.loads(ours[11][2][0][1])["outputs"]
+    assert [o["datatype"] for o in mixed] == ["FP64", "INT64", "BYTES", "INT64", "INT64", "FP64", "BOOL", "BYTES", "BYTES"]
+    typed = json.loads(ours[12][2][0][1])["outputs"]
+    assert [o["datatype"] for o in typed] == ["FP32", "INT32", "BYTES", "INT64", "BOOL"]
+    assert ours[13][:2] == [503, "Prediction failed"]
 
 
 def test_kserve_envelopes_wrap_each_request_of_a_batch_where_torchserve_fails_the_batch():
