@@ -22,6 +22,8 @@ import { isServeError, serverStopping } from './errors.js';
 import { healthRoutes } from './http/health-routes.js';
 import type { ServerPhase } from './services/server-health.js';
 import { Readiness } from './services/readiness.js';
+import { OpenInference } from './services/open-inference.js';
+import { oipRoutes } from './http/oip-routes.js';
 import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
 import { SnapshotWriter } from './snapshot/snapshot-writer.js';
 import { parseModelSnapshot, SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from './snapshot/snapshot-content.js';
@@ -241,6 +243,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, readiness: Re
     routes: [
       ...healthRoutes({ isReady: () => readiness.isReady() }),
       ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size, isModelReady: (name, version) => readiness.isModelReady(name, version) }),
+      ...oipRoutes({ inference, openInference: new OpenInference(core.registry, inference, readiness, VERSION), maxRequestBytes: config.max_request_size }),
       ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth, isModelReady: (name) => readiness.isModelReady(name) }),
       ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
     ],

@@ -15,7 +15,7 @@ export interface InferenceRouteDeps {
 }
 
 /** Every request header, last value winning for repeated names (spec §2.3). */
-function requestHeaders(ex: Exchange): Array<[string, string]> {
+export function requestHeaders(ex: Exchange): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const raw = ex.req.rawHeaders;
   // A handful of headers: a scan for a repeated name costs less than a Map.
@@ -121,8 +121,6 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
     const health = deps.inference.ping();
     sendStatus(ex.res, ex.ctx, health === 'Healthy' ? 200 : 500, health);
   };
-  const kserve = (ex: Exchange, explain: boolean): Promise<void> =>
-    predict(ex, deps, ex.params.model_name as string, null, { explain, urlPath: null, query: false });
   const withQuery: RouteInputs = { explain: null, urlPath: null, query: true };
   const legacy = (summary: string, path: string): Route => ({
     api: 'inference',
@@ -156,8 +154,6 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
       path: '/v1/models',
       operations: { GET: { summary: 'KServe v1 model list', handler: (ex) => sendJson(ex.res, ex.ctx, 200, { models: deps.inference.modelNames() }) } },
     },
-    { api: 'inference', path: '/v2/models/{model_name}/infer', operations: { ANY: { summary: 'KServe v2 inference', handler: (ex) => kserve(ex, false) } } },
-    { api: 'inference', path: '/v2/models/{model_name}/explain', operations: { ANY: { summary: 'KServe v2 explanation', handler: (ex) => kserve(ex, true) } } },
     {
       api: 'inference',
       path: '/invocations',
