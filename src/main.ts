@@ -237,13 +237,13 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
 type Core = Awaited<ReturnType<typeof buildCore>>;
 
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(config: Config, logger: Logger, core: Core, readiness: Readiness, bodyMemory: MemoryReclaimer): HttpEdge {
+function buildHttpEdge(config: Config, logger: Logger, core: Core, readiness: Readiness, openInference: OpenInference, bodyMemory: MemoryReclaimer): HttpEdge {
   const { inference, management, auth, metrics } = core;
   return new HttpEdge({
     routes: [
       ...healthRoutes({ isReady: () => readiness.isReady() }),
       ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size, isModelReady: (name, version) => readiness.isModelReady(name, version) }),
-      ...oipRoutes({ inference, openInference: new OpenInference(core.registry, inference, readiness, VERSION), maxRequestBytes: config.max_request_size }),
+      ...oipRoutes({ inference, openInference, maxRequestBytes: config.max_request_size }),
       ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth, isModelReady: (name) => readiness.isModelReady(name) }),
       ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
     ],
@@ -272,13 +272,14 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, readiness: Re
   });
 }
 
-function grpcOptions(config: Config, logger: Logger, core: Core): GrpcEdgeOptions {
+function grpcOptions(config: Config, logger: Logger, core: Core, openInference: OpenInference): GrpcEdgeOptions {
   if (config.enable_grpc_ssl && (config.certificate_file === null || config.private_key_file === null)) {
     throw new ConfigError([{ key: 'enable_grpc_ssl', value: 'true', source: 'file', reason: 'needs certificate_file and private_key_file' }]);
   }
   return {
     inference: core.inference,
     management: core.management,
+    openInference,
     auth: core.auth,
     maxRequestBytes: config.max_request_size,
     maxResponseBytes: config.max_response_size,
@@ -307,8 +308,9 @@ export async function startServer(config: Config, environment: ServerEnvironment
   let phase: ServerPhase = 'starting';
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
   const readiness = new Readiness(registry);
-  const edge = buildHttpEdge(config, logger, core, readiness, reclaimer);
-  const grpcSettings = grpcOptions(config, logger, core);
+  const openInference = new OpenInference(registry, core.inference, readiness, VERSION);
+  const edge = buildHttpEdge(config, logger, core, readiness, openInference, reclaimer);
+  const grpcSettings = grpcOptions(config, logger, core, openInference);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
   let wasServing = false;
