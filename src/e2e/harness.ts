@@ -56,6 +56,18 @@ export async function marBytes(spec: Omit<MarSpec, 'file'>): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A .mar of the digits ONNX model served by the built-in onnx handler, named `mlp`. */
+export async function onnxMar(): Promise<Buffer> {
+  const zip = new ZipFile();
+  zip.addBuffer(await readFile(path.join(REPO_ROOT, 'examples', 'model-store', 'digits', 'digits.onnx')), 'model.onnx');
+  const manifest = { createdOn: '01/01/2026 00:00:00', runtime: 'node', model: { modelName: 'mlp', serializedFile: 'model.onnx', handler: '', modelVersion: '1.0' }, archiverVersion: '0.12.0' };
+  zip.addBuffer(Buffer.from(JSON.stringify(manifest)), 'MAR-INF/MANIFEST.json');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 export interface LanternOptions {
   /** Archives to put in the model store before the server starts. */
   readonly archives?: readonly MarSpec[];

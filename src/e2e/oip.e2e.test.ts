@@ -3,10 +3,7 @@
 // from the ONNX session), JSON and binary tensors, versions, and {"error": ...} errors.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { ZipFile } from 'yazl';
-import { lanternPerTest, REPO_ROOT, request, waitFor, type Lantern, type MarSpec } from './harness.js';
+import { lanternPerTest, onnxMar, request, waitFor, type Lantern, type MarSpec } from './harness.js';
 import { decodeTensor, encodeTensor } from '../http/oip-binary.js';
 
 const OIP_CONFIG = [
@@ -24,17 +21,6 @@ const OIP_CONFIG = [
 ].join('\n');
 const KV: MarSpec = { file: 'kv.mar', handler: 'kserve_handler.py', modelName: 'kv', version: '3.0', config: OIP_CONFIG };
 const JSON_HEADERS = { 'content-type': 'application/json' };
-
-async function onnxMar(): Promise<Buffer> {
-  const zip = new ZipFile();
-  zip.addBuffer(await readFile(path.join(REPO_ROOT, 'examples', 'model-store', 'digits', 'digits.onnx')), 'model.onnx');
-  const manifest = { createdOn: '01/01/2026 00:00:00', runtime: 'node', model: { modelName: 'mlp', serializedFile: 'model.onnx', handler: '', modelVersion: '1.0' }, archiverVersion: '0.12.0' };
-  zip.addBuffer(Buffer.from(JSON.stringify(manifest)), 'MAR-INF/MANIFEST.json');
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function ready(lantern: Lantern, model: string): Promise<void> {
   await waitFor(`${model} ready`, async () => (await request('GET', `${lantern.inference}/v2/models/${model}/ready`)).status === 200);
