@@ -38,6 +38,21 @@ describe('health', () => {
     lanterns.seen(lantern.pids('crash'));
   });
 
+  it('counts a model restored from a snapshot at start as a startup model', async () => {
+    const snapshot = {
+      name: 'startup.cfg',
+      modelCount: 1,
+      models: { crash: { '1.0': { defaultVersion: true, marName: 'crash.mar', minWorkers: 1, maxWorkers: 1, batchSize: 1, maxBatchDelay: 100, responseTimeout: 120 } } },
+    };
+    const lantern = await lanterns.start({ archives: [CRASH], properties: [`model_snapshot=${JSON.stringify(snapshot)}`] });
+    await waitFor('the restored worker', async () => (await request('GET', `${lantern.inference}/readyz`)).status === 200);
+    lanterns.seen(lantern.pids('crash'));
+    assert.equal((await request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' })).status, 500);
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 503, 'Not Ready');
+    await waitFor('the replacement worker', async () => (await request('GET', `${lantern.inference}/readyz`)).status === 200, 20_000);
+    lanterns.seen(lantern.pids('crash'));
+  });
+
   it('stays ready while a model registered after start has no READY worker', async () => {
     const lantern = await lanterns.start({ archives: [CRASH] });
     assert.equal((await request('POST', `${lantern.management}/models?url=crash.mar&initial_workers=0`)).status, 200);
