@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Debian's python3-torch imports only under Debian's own interpreter; the tests use it by this path.
 const TORCH_PYTHON = '/usr/bin/python3';
+// LANTERN_OIP_CLIENTS points at another virtual environment of the Open Inference clients.
+const OIP_CLIENTS = process.env.LANTERN_OIP_CLIENTS ?? path.join(ROOT, 'bench', '.cache', 'oip-clients');
 const TORCHSERVE = process.env.LANTERN_BENCH_TORCHSERVE ?? path.join(ROOT, 'bench', '.cache', 'torchserve', 'bin', 'torchserve');
 
 /** Resolves with true when the command exits 0 within the time limit. */
@@ -63,6 +65,14 @@ const PREREQUISITES = [
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
   { name: "chromium (Debian's, /usr/bin/chromium)", usedBy: 'the browser console test (src/e2e/console.e2e.test.ts)', present: () => succeeds('/usr/bin/chromium', ['--version']) },
   { name: 'java (Java 11 or later)', usedBy: "TorchServe's front end in the benchmark smoke test", present: () => succeeds('java', ['-version']) },
+  {
+    name: `tritonclient[http,grpc] 2.73.0 and kserve 0.21.0 in ${path.relative(ROOT, OIP_CLIENTS) || OIP_CLIENTS} (scripts/setup-oip-clients.sh)`,
+    usedBy: 'the Open Inference and KServe client tests',
+    // The two SDKs register the same protobuf names: one process each.
+    present: async () =>
+      (await pythonImports(path.join(OIP_CLIENTS, 'bin', 'python'), ['tritonclient.http', 'tritonclient.grpc'])) &&
+      (await pythonImports(path.join(OIP_CLIENTS, 'bin', 'python'), ['kserve'])),
+  },
   {
     name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
     usedBy: 'the benchmark smoke test, beside Lantern',

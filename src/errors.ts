@@ -26,6 +26,7 @@ export type ErrorType =
  */
 export const ERROR_CODES = {
   BAD_REQUEST: 'the request is malformed or a parameter is invalid; the message names it',
+  INVALID_TENSOR_REQUEST: 'an Open Inference request whose JSON header or binary tensor data cannot be read; the message names the input',
   RESOURCE_NOT_FOUND: 'no route matches the path on this listener; check the API (inference 8080, management 8081, metrics 8082)',
   METHOD_NOT_ALLOWED: 'the route exists but not for this HTTP method',
   MODEL_API_DISABLED: 'registering and unregistering models over the API is off; start with --enable-model-api (or enable_model_api=true)',
@@ -100,6 +101,7 @@ export function asServeError(err: unknown, logUnexpected: (message: string, caus
 // ---- generic ----
 export const badRequest = (message: string, cause?: unknown): ServeError =>
   new ServeError(400, 'BadRequestException', message, cause, 'BAD_REQUEST');
+export const invalidTensorRequest = (message: string): ServeError => new ServeError(400, 'BadRequestException', message, undefined, 'INVALID_TENSOR_REQUEST');
 export const resourceNotFound = (): ServeError =>
   new ServeError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.', undefined, 'RESOURCE_NOT_FOUND');
 export const methodNotAllowed = (): ServeError =>

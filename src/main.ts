@@ -21,7 +21,10 @@ import { consoleLogger, type Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
 import { isServeError, serverStopping } from './errors.js';
 import { healthRoutes } from './http/health-routes.js';
-import { healthProblems, type ServerPhase } from './services/server-health.js';
+import type { ServerPhase } from './services/server-health.js';
+import { Readiness } from './services/readiness.js';
+import { OpenInference } from './services/open-inference.js';
+import { oipRoutes } from './http/oip-routes.js';
 import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
 import { SnapshotWriter } from './snapshot/snapshot-writer.js';
 import { parseModelSnapshot, SNAPSHOT_ONLY_PROPERTIES, SnapshotFormatError } from './snapshot/snapshot-content.js';
@@ -271,21 +274,24 @@ function buildConsole(config: Config, core: Core, tail: LogTail | null, modelSto
 }
 
 /** The HTTP edge: one route table over the inference, management and metrics listeners. */
-function buildHttpEdge(
-  config: Config,
-  logger: Logger,
-  core: Core,
-  isReady: () => boolean,
-  bodyMemory: MemoryReclaimer,
-  listenerGuards: ListenerGuards,
-  consoleParts: ConsoleParts | null,
-): HttpEdge {
+/** What the HTTP edge is built from besides the core: made in startServer, shared with the gRPC edge. */
+interface EdgeParts {
+  readonly readiness: Readiness;
+  readonly openInference: OpenInference;
+  readonly bodyMemory: MemoryReclaimer;
+  readonly listenerGuards: ListenerGuards;
+  readonly consoleParts: ConsoleParts | null;
+}
+
+function buildHttpEdge(config: Config, logger: Logger, core: Core, parts: EdgeParts): HttpEdge {
   const { inference, management, auth, metrics } = core;
+  const { readiness, openInference, bodyMemory, listenerGuards, consoleParts } = parts;
   return new HttpEdge({
     routes: [
-      ...healthRoutes({ isReady }),
-      ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size }),
-      ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth }),
+      ...healthRoutes({ isReady: () => readiness.isReady() }),
+      ...inferenceRoutes({ inference, maxRequestBytes: config.max_request_size, isModelReady: (name, version) => readiness.isModelReady(name, version) }),
+      ...oipRoutes({ inference, openInference, maxRequestBytes: config.max_request_size }),
+      ...managementRoutes({ management, maxRequestBytes: config.max_request_size, auth, isModelReady: (name) => readiness.isModelReady(name) }),
       ...(consoleParts === null ? [] : consoleRoutes(consoleParts)),
       ...(config.enable_metrics_api ? metricsRoutes(metrics) : []),
     ],
@@ -315,13 +321,14 @@ function buildHttpEdge(
   });
 }
 
-function grpcOptions(config: Config, logger: Logger, core: Core, listenerGuards: ListenerGuards): GrpcEdgeOptions {
+function grpcOptions(config: Config, logger: Logger, core: Core, { openInference, listenerGuards }: EdgeParts): GrpcEdgeOptions {
   if (config.enable_grpc_ssl && (config.certificate_file === null || config.private_key_file === null)) {
     throw new ConfigError([{ key: 'enable_grpc_ssl', value: 'true', source: 'file', reason: 'needs certificate_file and private_key_file' }]);
   }
   return {
     inference: core.inference,
     management: core.management,
+    openInference,
     auth: core.auth,
     maxRequestBytes: config.max_request_size,
     maxResponseBytes: config.max_response_size,
@@ -354,13 +361,18 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
   const { registry, host, snapshots, auth, metrics } = core;
   let phase: ServerPhase = 'starting';
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
-  // One accept back-off for every listener: out of descriptors, all of them shed idle connections.
-  const listenerGuards = new ListenerGuards((message) => logger.warn(message), (message, cause) => logger.error(message, cause));
   const listeners: Array<BoundListener | GrpcListener> = [];
-  const consoleParts = buildConsole(config, core, tail, modelStore, () => listeners);
-  const isReady = (): boolean => phase === 'serving' && healthProblems(registry).length === 0;
-  const edge = buildHttpEdge(config, logger, core, isReady, reclaimer, listenerGuards, consoleParts);
-  const grpcSettings = grpcOptions(config, logger, core, listenerGuards);
+  const readiness = new Readiness(registry);
+  const parts: EdgeParts = {
+    readiness,
+    openInference: new OpenInference(registry, core.inference, readiness, VERSION),
+    bodyMemory: reclaimer,
+    // One accept back-off for every listener: out of descriptors, all of them shed idle connections.
+    listenerGuards: new ListenerGuards((message) => logger.warn(message), (message, cause) => logger.error(message, cause)),
+    consoleParts: buildConsole(config, core, tail, modelStore, () => listeners),
+  };
+  const edge = buildHttpEdge(config, logger, core, parts);
+  const grpcSettings = grpcOptions(config, logger, core, parts);
   // Set once the gRPC libraries are loaded, after the startup models' workers are started (below).
   let grpc: GrpcEdge | null = null;
   let wasServing = false;
@@ -371,6 +383,7 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
     { what: 'stop accepting', run: async () => {
       wasServing = phase === 'serving';
       phase = 'stopping';
+      readiness.stop();
       edge.stopAccepting();
       grpc?.stopAccepting();
     } },
@@ -424,6 +437,7 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
     await snapshots?.write('startup');
     snapshots?.follow(registry);
     phase = 'serving';
+    readiness.serving();
     return { listeners, registry, keyFile: auth?.keyFilePath ?? null, close };
   } catch (err) {
     await close();

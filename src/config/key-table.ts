@@ -24,6 +24,7 @@ import {
   parseOptionalString,
   parsePositiveNumber,
   parseRequiredString,
+  parseServiceEnvelope,
   parseUrlPatterns,
 } from './value-parsers.js';
 
@@ -132,7 +133,7 @@ export const KEY_TABLE = table({
   blacklist_env_vars: key({ default: null, env: 'TS_BLACKLIST_ENV_VARS', parse: parseOptionalPattern }),
   decode_input_request: key({ default: true, env: 'TS_DECODE_INPUT_REQUEST', parse: parseBoolean }),
   default_service_handler: key({ default: null, env: 'TS_DEFAULT_SERVICE_HANDLER', parse: parseOptionalString }),
-  service_envelope: key({ default: null, env: 'TS_SERVICE_ENVELOPE', parse: parseOptionalString }),
+  service_envelope: key({ default: null, env: 'TS_SERVICE_ENVELOPE', parse: parseServiceEnvelope }),
   limit_max_image_pixels: key({ default: true, env: 'TS_LIMIT_MAX_IMAGE_PIXELS', parse: parseBoolean }),
   initial_worker_port: key({ default: 9000, env: 'TS_INITIAL_WORKER_PORT', parse: count }),
   /** null ⇒ the caller picks an interpreter. */

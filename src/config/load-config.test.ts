@@ -110,6 +110,14 @@ describe('loadConfig', () => {
     assert.equal(overridden.config.ts_open_inference_protocol, false);
   });
 
+  it('takes service_envelope from the file, or TS_SERVICE_ENVELOPE with enable_envvars_config, and refuses other names', () => {
+    assert.equal(load({ fileText: 'service_envelope=kservev2' }).config.service_envelope, 'kservev2');
+    assert.equal(load({ fileText: 'enable_envvars_config=true', env: { TS_SERVICE_ENVELOPE: 'kserve' } }).config.service_envelope, 'kserve');
+    assert.equal(load({ env: { TS_SERVICE_ENVELOPE: 'kserve' } }).config.service_envelope, null);
+    const err = problemsOf({ fileText: 'service_envelope=soap', cli: {}, env: {} });
+    assert.ok(err.message.includes('service_envelope = "soap" (config file): must be one of body, json, kserve, kservev2'), err.message);
+  });
+
   it('warns about unknown file keys and keeps them in properties', () => {
     const { config, warnings } = load({ fileText: 'number_of_netty_threads=4\nvmargs=-Xmx1g\njob_queue_size=3' });
     assert.deepEqual(warnings, [

@@ -46,6 +46,17 @@ export const parseOptionalString: Parser<string | null> = (raw) => {
   return ok(text === '' ? null : text);
 };
 
+export const SERVICE_ENVELOPES = ['body', 'json', 'kserve', 'kservev2'] as const;
+export type ServiceEnvelope = (typeof SERVICE_ENVELOPES)[number];
+
+/** `service_envelope`: one of TorchServe's request envelopes, or none. */
+export const parseServiceEnvelope: Parser<ServiceEnvelope | null> = (raw) => {
+  const text = raw.trim();
+  if (text === '') return ok(null);
+  const envelope = SERVICE_ENVELOPES.find((candidate) => candidate === text);
+  return envelope !== undefined ? ok(envelope) : fail(`must be one of ${SERVICE_ENVELOPES.join(', ')}`);
+};
+
 export const parseRequiredString: Parser<string> = (raw) => {
   const text = raw.trim();
   return text === '' ? fail('must not be empty') : ok(text);

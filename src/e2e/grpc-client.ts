@@ -52,13 +52,20 @@ export interface OpenCall<T> {
   readonly result: Promise<StreamResult<T>>;
 }
 
-const definition = loadSync(['inference.proto', 'management.proto'], LOADER_OPTIONS);
+const definition = loadSync(['inference.proto', 'management.proto', 'grpc_predict_v2.proto', 'open_inference_grpc.proto'], LOADER_OPTIONS);
 
-function constructorOf(service: 'inference' | 'management'): ClientConstructor {
-  const name =
-    service === 'inference'
-      ? 'org.pytorch.serve.grpc.inference.InferenceAPIsService'
-      : 'org.pytorch.serve.grpc.management.ManagementAPIsService';
+/** `oip`: KServe's inference.GRPCInferenceService; `oip-torchserve`: TorchServe's name for the same service. */
+export type GrpcTestService = 'inference' | 'management' | 'oip' | 'oip-torchserve';
+
+const SERVICE_NAMES: Readonly<Record<GrpcTestService, string>> = {
+  inference: 'org.pytorch.serve.grpc.inference.InferenceAPIsService',
+  management: 'org.pytorch.serve.grpc.management.ManagementAPIsService',
+  oip: 'inference.GRPCInferenceService',
+  'oip-torchserve': 'org.pytorch.serve.grpc.openinference.GRPCInferenceService',
+};
+
+function constructorOf(service: GrpcTestService): ClientConstructor {
+  const name = SERVICE_NAMES[service];
   const methods = definition[name];
   if (methods === undefined) throw new Error(`${name} missing from proto/`);
   return makeClientConstructor(methods as ServiceDefinition, name) as unknown as ClientConstructor;
@@ -71,7 +78,7 @@ function metadataWith(key: string | null | undefined): Metadata {
 }
 
 /** A client for one service at `target` (host:port); `ca` switches to TLS trusting that certificate. */
-export function grpcClient(service: 'inference' | 'management', target: string, ca?: Buffer): GrpcTestClient {
+export function grpcClient(service: GrpcTestService, target: string, ca?: Buffer): GrpcTestClient {
   const Ctor = constructorOf(service);
   const client = new Ctor(target, ca === undefined ? credentials.createInsecure() : credentials.createSsl(ca));
   const method = (name: string): RawMethod => {

@@ -25,7 +25,8 @@ export type HandlerFixture =
   | 'describe_handler.py'
   | 'failing_init_handler.py'
   | 'metrics_handler.py'
-  | 'leaking_handler.py';
+  | 'leaking_handler.py'
+  | 'kserve_handler.py';
 
 export interface MarSpec {
   /** File name in the model store, e.g. `noop.mar`. */
@@ -49,6 +50,18 @@ export async function marBytes(spec: Omit<MarSpec, 'file'>): Promise<Buffer> {
   zip.addBuffer(await readFile(path.join(HANDLERS_DIR, spec.handler)), spec.handler);
   if (spec.config !== undefined) zip.addBuffer(Buffer.from(spec.config), 'model-config.yaml');
   zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'MAR-INF/MANIFEST.json');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A .mar of the digits ONNX model served by the built-in onnx handler, named `mlp`. */
+export async function onnxMar(): Promise<Buffer> {
+  const zip = new ZipFile();
+  zip.addBuffer(await readFile(path.join(REPO_ROOT, 'examples', 'model-store', 'digits', 'digits.onnx')), 'model.onnx');
+  const manifest = { createdOn: '01/01/2026 00:00:00', runtime: 'node', model: { modelName: 'mlp', serializedFile: 'model.onnx', handler: '', modelVersion: '1.0' }, archiverVersion: '0.12.0' };
+  zip.addBuffer(Buffer.from(JSON.stringify(manifest)), 'MAR-INF/MANIFEST.json');
   zip.end();
   const chunks: Buffer[] = [];
   for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);

@@ -22,11 +22,10 @@ describe('health', () => {
     assert.equal((await request('GET', `${lantern.management}/livez`)).status, 400);
   });
 
-  it('reports Unhealthy while a crashed worker is being replaced, then Healthy again', async () => {
-    const lantern = await lanterns.start({ archives: [CRASH] });
-    const registered = await request('POST', `${lantern.management}/models?url=crash.mar&initial_workers=1&synchronous=true`);
-    assert.equal(registered.status, 200, registered.text);
-    expectStatus(await request('GET', `${lantern.inference}/ping`), 200, 'Healthy');
+  it('reports Unhealthy and Not Ready while a startup model\'s crashed worker is being replaced, then Healthy again', async () => {
+    const lantern = await lanterns.start({ archives: [CRASH], properties: ['load_models=crash.mar', 'default_workers_per_model=1'] });
+    await waitFor('the startup worker', async () => (await request('GET', `${lantern.inference}/ping`)).status === 200);
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 200, 'Ready');
     lanterns.seen(lantern.pids('crash'));
     const crashed = await request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' });
     assert.equal(crashed.status, 500, crashed.text);
@@ -37,6 +36,28 @@ describe('health', () => {
     await waitFor('the replacement worker', async () => (await request('GET', `${lantern.inference}/ping`)).status === 200, 20_000);
     expectStatus(await request('GET', `${lantern.inference}/readyz`), 200, 'Ready');
     lanterns.seen(lantern.pids('crash'));
+  });
+
+  it('counts a model restored from a snapshot at start as a startup model', async () => {
+    const snapshot = {
+      name: 'startup.cfg',
+      modelCount: 1,
+      models: { crash: { '1.0': { defaultVersion: true, marName: 'crash.mar', minWorkers: 1, maxWorkers: 1, batchSize: 1, maxBatchDelay: 100, responseTimeout: 120 } } },
+    };
+    const lantern = await lanterns.start({ archives: [CRASH], properties: [`model_snapshot=${JSON.stringify(snapshot)}`] });
+    await waitFor('the restored worker', async () => (await request('GET', `${lantern.inference}/readyz`)).status === 200);
+    lanterns.seen(lantern.pids('crash'));
+    assert.equal((await request('POST', `${lantern.inference}/predictions/crash`, { body: 'crash' })).status, 500);
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 503, 'Not Ready');
+    await waitFor('the replacement worker', async () => (await request('GET', `${lantern.inference}/readyz`)).status === 200, 20_000);
+    lanterns.seen(lantern.pids('crash'));
+  });
+
+  it('stays ready while a model registered after start has no READY worker', async () => {
+    const lantern = await lanterns.start({ archives: [CRASH] });
+    assert.equal((await request('POST', `${lantern.management}/models?url=crash.mar&initial_workers=0`)).status, 200);
+    expectStatus(await request('GET', `${lantern.inference}/readyz`), 200, 'Ready');
+    assert.deepEqual((await request('GET', `${lantern.inference}/v1/models/crash`)).json(), { name: 'crash', ready: false });
   });
 
   it('counts a model scaled to zero workers as healthy', async () => {

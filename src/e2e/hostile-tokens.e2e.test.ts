@@ -49,6 +49,8 @@ const INFERENCE_CALLS: ReadonlyArray<[string, string]> = [
   ['POST', '/predictions/noop/1.0'],
   ['POST', '/explanations/noop'],
   ['POST', '/v1/models/noop:predict'],
+  ['GET', '/v1/models/noop'],
+  ['GET', '/v1/models'],
   ['POST', '/v2/models/noop/infer'],
   ['GET', '/no/such/path'],
 ];

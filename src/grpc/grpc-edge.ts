@@ -1,4 +1,5 @@
-// The gRPC listeners (spec §11.1): InferenceAPIsService on grpc_inference_address:port and
+// The gRPC listeners (spec §11.1): InferenceAPIsService (and the Open Inference Protocol's
+// GRPCInferenceService) on grpc_inference_address:port and
 // ManagementAPIsService on grpc_management_address:port, TLS when enable_grpc_ssl, inbound messages
 // limited to max_request_size, and token authorization from `authorization: Bearer <key>` metadata
 // (spec §3) checked before any handler runs. Lantern accepts the TCP connections itself and hands
@@ -22,6 +23,8 @@ import type { InferenceService } from '../services/inference-service.js';
 import type { ManagementService } from '../services/management-service.js';
 import { loadLanternServices, type LanternServices } from './proto-definitions.js';
 import { inferenceCalls } from './inference-calls.js';
+import { openInferenceCalls } from './open-inference-calls.js';
+import type { OpenInference } from '../services/open-inference.js';
 import { managementCalls } from './management-calls.js';
 import { ConnectionGuard, type ListenerGuards } from '../http/connection-guard.js';
 
@@ -45,6 +48,7 @@ export interface GrpcTls {
 export interface GrpcEdgeOptions {
   readonly inference: InferenceService;
   readonly management: ManagementService;
+  readonly openInference: OpenInference;
   /** null when token authorization is disabled. */
   readonly auth: TokenAuthorization | null;
   readonly maxRequestBytes: number;
@@ -75,6 +79,9 @@ export class GrpcEdge {
     if (api === 'grpc-inference') {
       const calls = inferenceCalls({ inference, maxResponseBytes: this.options.maxResponseBytes, logError, stopping: this.stopping.signal });
       server.addService(this.services.inference, this.guarded(this.services.inference, calls, 'inference', auth));
+      // The Open Inference Protocol beside TorchServe's service, under both of its names.
+      const oipCalls = openInferenceCalls({ inference, openInference: this.options.openInference, logError });
+      for (const definition of this.services.openInference) server.addService(definition, this.guarded(definition, oipCalls, 'inference', auth));
     } else {
       const calls = managementCalls({ management, logError });
       server.addService(this.services.management, this.guarded(this.services.management, calls, 'management', auth));

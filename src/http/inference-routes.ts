@@ -5,15 +5,17 @@ import type { InferenceService } from '../services/inference-service.js';
 import type { InferenceRequest, RequestParameter, ResponseEntry } from '../protocol/messages.js';
 import { parameterRequired, resourceNotFound, type ServeError } from '../errors.js';
 import { bodyParameters, receiveBody } from './request-body.js';
-import { sendBytes, sendError, sendStatus, setCommonHeaders } from './respond.js';
+import { sendBytes, sendError, sendJson, sendStatus, setCommonHeaders } from './respond.js';
 
 export interface InferenceRouteDeps {
   readonly inference: InferenceService;
   readonly maxRequestBytes: number;
+  /** A model's readiness (services/readiness.ts); throws the usual 404 for an unknown model. */
+  readonly isModelReady: (name: string, version?: string) => boolean;
 }
 
 /** Every request header, last value winning for repeated names (spec §2.3). */
-function requestHeaders(ex: Exchange): Array<[string, string]> {
+export function requestHeaders(ex: Exchange): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const raw = ex.req.rawHeaders;
   // A handful of headers: a scan for a repeated name costs less than a Map.
@@ -119,8 +121,6 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
     const health = deps.inference.ping();
     sendStatus(ex.res, ex.ctx, health === 'Healthy' ? 200 : 500, health);
   };
-  const kserve = (ex: Exchange, explain: boolean): Promise<void> =>
-    predict(ex, deps, ex.params.model_name as string, null, { explain, urlPath: null, query: false });
   const withQuery: RouteInputs = { explain: null, urlPath: null, query: true };
   const legacy = (summary: string, path: string): Route => ({
     api: 'inference',
@@ -136,17 +136,24 @@ export function inferenceRoutes(deps: InferenceRouteDeps): Route[] {
       path: '/v1/models/{model_name}',
       operations: {
         ANY: {
-          summary: 'KServe v1 predict (`{model}:predict`) or explain (`{model}:explain`)',
+          summary: 'KServe v1 predict (`{model}:predict`), explain (`{model}:explain`), or model readiness (GET `{model}`)',
           handler: async (ex) => {
-            const [name, action] = (ex.params.model_name as string).split(':');
+            const [name, action] = (ex.params.model_name as string).split(':') as [string, string | undefined];
+            if (action === undefined && ex.method === 'GET') {
+              sendJson(ex.res, ex.ctx, 200, { name, ready: deps.isModelReady(name) });
+              return;
+            }
             if (action !== 'predict' && action !== 'explain') throw resourceNotFound();
             await predict(ex, deps, name as string, null, { explain: action === 'explain', urlPath: null, query: false });
           },
         },
       },
     },
-    { api: 'inference', path: '/v2/models/{model_name}/infer', operations: { ANY: { summary: 'KServe v2 inference', handler: (ex) => kserve(ex, false) } } },
-    { api: 'inference', path: '/v2/models/{model_name}/explain', operations: { ANY: { summary: 'KServe v2 explanation', handler: (ex) => kserve(ex, true) } } },
+    {
+      api: 'inference',
+      path: '/v1/models',
+      operations: { GET: { summary: 'KServe v1 model list', handler: (ex) => sendJson(ex.res, ex.ctx, 200, { models: deps.inference.modelNames() }) } },
+    },
     {
       api: 'inference',
       path: '/invocations',

@@ -13,6 +13,8 @@ export interface ManagementRouteDeps {
   readonly maxRequestBytes: number;
   /** null when token authorization is disabled (the token API then does not exist). */
   readonly auth: TokenAuthorization | null;
+  /** A model's readiness (services/readiness.ts); throws the usual 404 for an unknown model. */
+  readonly isModelReady: (name: string) => boolean;
 }
 
 const OUTCOME_STATUS: Record<StatusOutcome['kind'], number> = { done: 200, accepted: 202, partial: 206 };
@@ -192,7 +194,13 @@ export function managementRoutes(deps: ManagementRouteDeps): Route[] {
           summary: 'KServe v1 model readiness',
           handler: (ex) => {
             const name = (ex.params.model_name as string).split(':')[0] as string;
-            sendJson(ex.res, ex.ctx, 200, { name, ready: management.isReady(name) });
+            let ready = false;
+            try {
+              ready = deps.isModelReady(name);
+            } catch {
+              // An unknown model is "not ready" here, as TorchServe's management listener answers.
+            }
+            sendJson(ex.res, ex.ctx, 200, { name, ready });
           },
         },
       },

@@ -73,13 +73,24 @@ export function toServeError(err: unknown, ctx: ResponseContext): ServeError {
   return asServeError(err, ctx.logError);
 }
 
-export function sendError(res: ServerResponse, ctx: ResponseContext, err: unknown): void {
+/** An error in the Open Inference Protocol's shape, `{"error": <message>}`, logged as sendError logs. */
+export function sendOipError(res: ServerResponse, ctx: ResponseContext, err: unknown): void {
   const error = toServeError(err, ctx);
+  logFailure(res, ctx, error);
+  sendJson(res, ctx, error.status, { error: error.message });
+}
+
+function logFailure(res: ServerResponse, ctx: ResponseContext, error: ServeError): void {
   if (ctx.logFailure !== undefined) {
     // The path without its query: a query may carry a signed URL.
     const path = (res.req?.url ?? '').split('?')[0] ?? '';
     ctx.logFailure(`${res.req?.method ?? '-'} ${path}: ${describeFailure(error)}`, error);
   }
+}
+
+export function sendError(res: ServerResponse, ctx: ResponseContext, err: unknown): void {
+  const error = toServeError(err, ctx);
+  logFailure(res, ctx, error);
   sendJson(res, ctx, error.status, errorBody(error));
 }
 

@@ -15,6 +15,8 @@ export interface LoadedHandler {
   readonly describe?: (context: HandlerContext) => MaybePromise<unknown>;
   /** Called instead of handle for an explanation request, when the module has one. */
   readonly explain?: (batch: BatchRow[], context: HandlerContext) => MaybePromise<unknown>;
+  /** Reads and answers Open Inference (KServe v2) bodies itself: no service envelope is applied. */
+  readonly speaksOpenInference?: boolean;
 }
 
 /** Fails the whole batch with `code` and `message`. */

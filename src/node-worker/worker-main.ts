@@ -6,12 +6,13 @@ import net from 'node:net';
 import os from 'node:os';
 import { decodeToWorker, encodeInferReply, encodeLoadReply, ProtocolError } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
-import type { InferenceRequest, LoadMessage } from '../protocol/messages.js';
+import type { InferReply, InferenceRequest, LoadMessage } from '../protocol/messages.js';
 import { decodeInputEnabled } from './batch-input.js';
 import { HandlerContext } from './handler-context.js';
 import { loadHandler } from './handler-loader.js';
 import { readManifest, readModelYamlConfig } from './model-files.js';
-import { errorReply, intermediateReply, predict, type LoadedHandler } from './predict.js';
+import { isEnvelopeName, perRequest, withEnvelope } from './envelope.js';
+import { errorReply, intermediateReply, predict, SUCCESS_MESSAGE, type LoadedHandler, type PredictOptions } from './predict.js';
 import { WorkerMetrics } from './worker-metrics.js';
 import { VERSION } from '../version.js';
 
@@ -39,6 +40,19 @@ const logError = (line: string): void => {
 interface LoadedModel {
   readonly handler: LoadedHandler;
   readonly context: HandlerContext;
+  /** The envelope reads one request per pass (kserve, kservev2): a batch is served request by request. */
+  readonly perRequest: boolean;
+}
+
+/** Each request of the batch in a pass of its own; the first failure fails the batch, as one pass would. */
+async function predictEach(loaded: LoadedModel, requests: readonly InferenceRequest[], options: PredictOptions): Promise<InferReply> {
+  const responses: InferReply['responses'][number][] = [];
+  for (const request of requests) {
+    const reply = await predict(loaded.handler, loaded.context, [request], options);
+    if (reply.code !== 200) return errorReply(reply.code, reply.message, requests.map((r) => r.requestId));
+    responses.push(...reply.responses);
+  }
+  return { code: 200, message: SUCCESS_MESSAGE, responses };
 }
 
 /**
@@ -71,7 +85,7 @@ class MetricLines {
 }
 
 async function loadModel(msg: LoadMessage, env: WorkerEnvironment, writeMetricLine: (line: string) => void): Promise<LoadedModel> {
-  if (msg.envelope !== '') throw new Error(`Service envelope ${JSON.stringify(msg.envelope)} is not supported by the Lantern Node worker`);
+  if (msg.envelope !== '' && !isEnvelopeName(msg.envelope)) throw new Error(`Unknown service envelope ${JSON.stringify(msg.envelope)}`);
   const manifest = await readManifest(msg.modelPath);
   const context = new HandlerContext({
     modelName: msg.modelName,
@@ -89,8 +103,14 @@ async function loadModel(msg: LoadMessage, env: WorkerEnvironment, writeMetricLi
       writeLine: writeMetricLine,
     }),
   });
-  return { handler: await loadHandler(msg.handler, context), context };
+  const handler = await loadHandler(msg.handler, context);
+  // The built-in onnx handler reads and answers Open Inference bodies itself.
+  if (msg.envelope === '' || !isEnvelopeName(msg.envelope) || handler.speaksOpenInference === true) return { handler, context, perRequest: false };
+  return { handler: withEnvelope(msg.envelope, handler), context, perRequest: perRequest(msg.envelope) };
 }
+
+const predictBatch = (loaded: LoadedModel, requests: readonly InferenceRequest[], options: PredictOptions): Promise<InferReply> =>
+  predict(loaded.handler, loaded.context, requests, options);
 
 /** Serves frames from `socket` until it ends; each message is finished before the next starts. */
 class WorkerSession {
@@ -150,7 +170,7 @@ class WorkerSession {
       const reply =
         loaded === null
           ? errorReply(503, 'Model not loaded', requests.map((r) => r.requestId))
-          : await predict(loaded.handler, loaded.context, requests, { decodeInput: this.env.decodeInput, logError, nowMs: () => performance.now() });
+          : await (loaded.perRequest && requests.length > 1 ? predictEach : predictBatch)(loaded, requests, { decodeInput: this.env.decodeInput, logError, nowMs: () => performance.now() });
       this.socket.write(encodeInferReply({ ...reply, metricLines: this.metricLines.take() }));
     } finally {
       this.metricLines.flush();

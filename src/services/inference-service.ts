@@ -78,6 +78,11 @@ export class InferenceService {
     return names.size === 1 ? ([...names][0] as string) : null;
   }
 
+  /** Every registered model name (KServe v1's model list). */
+  modelNames(): string[] {
+    return this.registry.names();
+  }
+
   /** Throws the usual 404 when the model (or the given version) is not registered. */
   requireModel(name: string, version: string | null): void {
     this.registry.get(name, version ?? undefined);

@@ -198,15 +198,6 @@ export class ManagementService {
     return token + limit <= names.length ? { nextPageToken: String(token + limit), models: page } : { models: page };
   }
 
-  /** KServe v1 readiness: the default version has at least one worker. */
-  isReady(name: string): boolean {
-    try {
-      return this.registry.get(name).pool.size > 0;
-    } catch {
-      return false;
-    }
-  }
-
   async setDefault(name: string, version: string): Promise<StatusOutcome> {
     this.registry.setDefault(name, version);
     await this.persisted();

@@ -197,7 +197,7 @@ export class ModelHost {
           batchSize: Math.max(1, settings.batchSize),
           handler,
           gpuId: -1,
-          envelope: manifest.model.envelope ?? this.settings.serviceEnvelope ?? '',
+          envelope: this.settings.serviceEnvelope ?? '', // a MANIFEST envelope is ignored, as in TorchServe
           limitMaxImagePixels: this.settings.limitMaxImagePixels,
         },
         batchSize: Math.max(1, settings.batchSize),

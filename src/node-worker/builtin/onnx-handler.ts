@@ -185,5 +185,6 @@ export async function loadOnnxHandler(context: HandlerContext): Promise<LoadedHa
   return {
     handle: (batch, ctx) => model.handle(batch, ctx),
     describe: () => model.describe(),
+    speaksOpenInference: true,
   };
 }

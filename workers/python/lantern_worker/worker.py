@@ -12,7 +12,7 @@ import time
 import traceback
 import uuid
 
-from . import __version__
+from . import __version__, envelope
 from .codec import (
     DEFAULT_MAX_FRAME,
     FrameReader,
@@ -91,8 +91,6 @@ def _apply_image_pixel_limit(limit: bool) -> None:
 
 def load_model(msg: LoadMessage, connection: Connection | None) -> Service:
     """Builds the context and resolves/initializes the handler; raises on failure."""
-    if msg.envelope:
-        raise ValueError(f"Service envelope {msg.envelope!r} is not supported by the Lantern Python worker")
     model_dir = msg.model_path
     manifest = read_manifest(model_dir)
     yaml_config = read_model_yaml_config(model_dir, manifest)
@@ -115,6 +113,8 @@ def load_model(msg: LoadMessage, connection: Connection | None) -> Service:
     if model_dir and model_dir not in sys.path:
         sys.path.insert(0, model_dir)
     entry = load_entry_point(msg.handler, context)
+    if msg.envelope:
+        entry = envelope.wrap(msg.envelope, entry)
     return Service(context, entry)
 
 
