@@ -153,7 +153,8 @@ describe('the KServe runtime kserve-lantern', () => {
     it('serves inference on the HTTP port and management on the shared port, with no token', async () => {
       const http = `http://127.0.0.1:${ports.http}`;
       await waitFor('ready on KServe’s HTTP port', async () => (await request('GET', `${http}/readyz`)).status === 200, 30_000);
-      assert.equal((await request('GET', `${http}/ping`)).status, 200);
+      // Ready needs one worker of each startup model; /ping (TorchServe's health) needs all of them.
+      await waitFor('healthy on KServe’s HTTP port', async () => (await request('GET', `${http}/ping`)).status === 200, 30_000);
       const listed = await request('GET', `http://127.0.0.1:${ports.shared}/models`);
       assert.equal(listed.status, 200, listed.text);
       assert.deepEqual((JSON.parse(listed.text) as { models: Array<{ modelName: string }> }).models.map((m) => m.modelName), ['iris']);
