@@ -51,9 +51,10 @@ const PREREQUISITES = [
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
   { name: 'java (Java 11 or later)', usedBy: "TorchServe's front end in the benchmark smoke test", present: () => succeeds('java', ['-version']) },
   {
-    name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
-    usedBy: 'the benchmark smoke test, beside Lantern',
-    present: () => fileExists(TORCHSERVE, constants.X_OK),
+    name: `TorchServe 0.12.0 with captum in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
+    usedBy: 'the benchmark smoke test and the conformance suite, beside Lantern',
+    present: async () =>
+      (await fileExists(TORCHSERVE, constants.X_OK)) && pythonImports(path.join(path.dirname(TORCHSERVE), 'python'), ['ts', 'captum.attr']),
   },
 ];
 
