@@ -72,8 +72,8 @@ export async function describeModel(model: ServedModel): Promise<DescribedModel>
     stateful: false,
     sequenceMaxIdleMSec: 0,
     sequenceTimeoutMSec: 0,
-    maxNumSequence: 1,
-    maxSequenceJobQueueSize: 1,
+    maxNumSequence: 0,
+    maxSequenceJobQueueSize: 0,
     loadedAtStartup: model.loadedAtStartup,
     workers: workers.map((w) => ({
       id: w.id,
