@@ -47,6 +47,7 @@ const json = (value: unknown): Body => ({ text: JSON.stringify(value), contentTy
 const predict = (body: Body, headers?: Record<string, string>): Step => ({
   send: { api: 'inference', method: 'POST', path: '/predictions/{model}', body, ...(headers === undefined ? {} : { headers }) },
 });
+const manage = (method: string, p: string): Step => ({ send: { api: 'management', method, path: p } });
 const image: Body = { file: 'image.png', contentType: 'image/png' };
 /** A batch of four sent at once to a model with batch_size 4 and a long max_batch_delay: one batch on both servers. */
 const BATCH_OF_FOUR = 'batch_size=4&max_batch_delay=5000';
@@ -134,6 +135,22 @@ export const CASES: readonly ConformanceCase[] = [
       predict(json([[6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]])),
       predict(json({ sepal_length: 'long' })),
       predict(json([5.1, 3.5, 1.4, 0.2]), { describe: 'True' }),
+    ],
+  },
+  {
+    name: 'management',
+    covers: 'scaling to 2 workers and its describe, list, set-default, ping, and the 404s of an unknown version, model and archive',
+    archive: { handler: 'describe_handler.py' },
+    steps: [
+      manage('GET', '/models/{model}/2.0'),
+      manage('PUT', '/models/{model}?min_worker=2&max_worker=2&synchronous=true'),
+      manage('GET', '/models/{model}'),
+      manage('GET', '/models'),
+      manage('PUT', '/models/{model}/1.0/set-default'),
+      manage('POST', '/models?url=missing.mar'),
+      { send: { api: 'inference', method: 'GET', path: '/ping' } },
+      { send: { api: 'inference', method: 'POST', path: '/predictions/missing', body: { text: 'x', contentType: 'text/plain' } } },
+      predict({ text: 'x', contentType: 'text/plain' }),
     ],
   },
   {

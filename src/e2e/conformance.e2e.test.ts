@@ -27,6 +27,8 @@ const FIXTURE_DIRS: ReadonlyArray<{ readonly dir: string; readonly files: RegExp
 /** Debian's torch imports only under Debian's own interpreter. */
 const TORCH_PYTHON = '/usr/bin/python3';
 const only = process.env.CONFORMANCE_CASE;
+/** CONFORMANCE_SHOW=1 prints each of Lantern's compared replies (its first 40 lines) as a test diagnostic. */
+const show = process.env.CONFORMANCE_SHOW === '1';
 const selected = only === undefined || only === '' ? CASES : CASES.filter((c) => c.name === only);
 
 /** Copies the fixtures into `src`, writes the seeded models there and packs each case into `store`. */
@@ -35,8 +37,9 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
     for (const file of await readdir(dir)) if (files.test(file)) await copyFile(path.join(dir, file), path.join(src, file));
   }
   await run(TORCH_PYTHON, [path.join(src, 'make_conformance_models.py'), src], { timeout: 180_000 });
+  const runs: string[][] = [];
   for (const c of cases) {
-    const argv = ['-m', 'model_archiver.model_packaging', '--model-name', c.name, '--version', '1.0', '--handler', c.archive.handler, '--export-path', store];
+    const argv = ['--model-name', c.name, '--version', '1.0', '--handler', c.archive.handler, '--export-path', store];
     if (c.archive.serializedFile !== undefined) argv.push('--serialized-file', c.archive.serializedFile);
     if (c.archive.modelFile !== undefined) argv.push('--model-file', c.archive.modelFile);
     if (c.archive.extraFiles !== undefined) argv.push('--extra-files', c.archive.extraFiles.join(','));
@@ -44,8 +47,11 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
       await writeFile(path.join(src, `${c.name}-config.yaml`), c.archive.config);
       argv.push('--config-file', `${c.name}-config.yaml`);
     }
-    await run('python3', argv, { cwd: src, timeout: 120_000 });
+    runs.push(argv);
   }
+  // torch-model-archiver 0.12.0 (python3 -m model_archiver), every archive in one interpreter.
+  await writeFile(path.join(src, 'archives.json'), JSON.stringify(runs));
+  await run('python3', [path.join(src, 'pack_archives.py'), 'archives.json'], { cwd: src, timeout: 180_000 });
 }
 
 /** The `ts_request_sequence_id` each server sent last in the running case. */
@@ -86,12 +92,16 @@ describe('conformance with TorchServe 0.12.0: the same replies, byte for byte', 
     src = path.join(work, 'src');
     const store = path.join(work, 'store');
     for (const dir of [src, store, path.join(work, 'torchserve'), path.join(work, 'lantern')]) await mkdir(dir);
-    await buildArchives(src, store, selected);
-    // Started side by side; when one fails to start, the other is still stopped by after().
-    const [ts, ln] = await Promise.allSettled([startTorchServe(path.join(work, 'torchserve'), store), startLanternServer(path.join(work, 'lantern'), store)]);
+    // The servers start while the archives are built (nothing is registered before the first case);
+    // when one of the three fails, a server that did start is still stopped by after().
+    const [built, ts, ln] = await Promise.allSettled([
+      buildArchives(src, store, selected),
+      startTorchServe(path.join(work, 'torchserve'), store),
+      startLanternServer(path.join(work, 'lantern'), store),
+    ]);
     if (ts.status === 'fulfilled') torchserve = ts.value;
     if (ln.status === 'fulfilled') lantern = ln.value;
-    for (const started of [ts, ln]) if (started.status === 'rejected') throw started.reason;
+    for (const step of [built, ts, ln]) if (step.status === 'rejected') throw step.reason;
   });
 
   after(async () => {
@@ -120,6 +130,7 @@ describe('conformance with TorchServe 0.12.0: the same replies, byte for byte', 
           const ln = render(lnReply);
           const expected = expectedFromLantern(render(tsReply), ln);
           const name = reqs.length > 1 ? `${label} [${i}]` : label;
+          if (show) t.diagnostic(`${name}:\n${ln.text.split('\n').slice(0, 40).join('\n')}`);
           if (expected.text !== ln.text) differences.push(`---- ${name}: ${firstDifference(expected.text, ln.text)}`);
           else if (expected.allowed !== null) t.diagnostic(`${name}: allowed difference (docs/compatibility.md: "${expected.allowed}")`);
         });
