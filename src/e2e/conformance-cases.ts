@@ -135,6 +135,7 @@ export const CASES: readonly ConformanceCase[] = [
       predict(json([[6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]])),
       predict(json({ sepal_length: 'long' })),
       predict(json([5.1, 3.5, 1.4, 0.2]), { describe: 'True' }),
+      { send: { api: 'metrics', method: 'GET', path: '/metrics', lines: /^(# (HELP|TYPE) )?ts_inference_requests_total\b.*model_name="iris"|^# (HELP|TYPE) ts_inference_requests_total/ } },
     ],
   },
   {
