@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs TorchServe, for the benchmark's side-by-side rows (the `torchserve` group of
-# bench/run.mjs), into bench/.cache/torchserve: a virtual environment of Debian's Python that
-# also sees Debian's python3-torch (TorchServe's worker imports torch), with onnxruntime for the
-# resnet18 handler both servers run, and captum, which TorchServe's vision handlers import (the
-# `cnn` rows run its image_classifier). TorchServe's front end needs Java 11 or later on the PATH.
+# bench/run.mjs) and the conformance suite (src/e2e/conformance.e2e.test.ts), into
+# bench/.cache/torchserve: a virtual environment of Debian's Python that also sees Debian's
+# python3-torch (TorchServe's worker imports torch), with onnxruntime for the resnet18 handler both
+# servers run, and captum, which TorchServe's vision handlers import (the `cnn` rows and the
+# conformance suite run them). TorchServe's front end needs Java 11 or later on the PATH.
 #   bash bench/setup-torchserve.sh        (about 60 MB from PyPI; does nothing when already there)
 set -euo pipefail
 cd "$(dirname "$0")"

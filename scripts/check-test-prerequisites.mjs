@@ -74,14 +74,10 @@ const PREREQUISITES = [
       (await pythonImports(path.join(OIP_CLIENTS, 'bin', 'python'), ['kserve'])),
   },
   {
-    name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
-    usedBy: 'the benchmark smoke test, beside Lantern',
-    present: () => fileExists(TORCHSERVE, constants.X_OK),
-  },
-  {
-    name: `captum in TorchServe's environment (bench/setup-torchserve.sh; needs Debian's python3-matplotlib)`,
-    usedBy: "TorchServe's image_classifier in the benchmark's cnn smoke rows",
-    present: () => pythonImports(path.join(path.dirname(TORCHSERVE), 'python'), ['captum.attr']),
+    name: `TorchServe 0.12.0 with captum in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh; captum needs Debian's python3-matplotlib)`,
+    usedBy: 'the benchmark smoke test (its cnn rows run TorchServe\'s image_classifier) and the conformance suite, beside Lantern',
+    present: async () =>
+      (await fileExists(TORCHSERVE, constants.X_OK)) && pythonImports(path.join(path.dirname(TORCHSERVE), 'python'), ['ts', 'captum.attr']),
   },
   {
     name: 'helm v4.3.2 (go install helm.sh/helm/v4/cmd/helm@v4.3.2)',
