@@ -50,6 +50,13 @@ const PREREQUISITES = [
   { name: 'openssl', usedBy: 'the TLS tests (throw-away certificates)', present: () => succeeds('openssl', ['version']) },
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
   { name: 'java (Java 11 or later)', usedBy: "TorchServe's front end in the benchmark smoke test", present: () => succeeds('java', ['-version']) },
+  { name: 'podman, runc and mmdebstrap', usedBy: 'the container image tests', present: async () => (await succeeds('podman', ['--version'])) && (await succeeds('runc', ['--version'])) && (await succeeds('mmdebstrap', ['--version'])) },
+  { name: 'haproxy', usedBy: 'the rolling-restart test behind a load balancer', present: () => succeeds('haproxy', ['-v']) },
+  {
+    name: '/etc/containers/containers.conf with default_ulimits = [] and the base image node:20-bookworm-slim (docker/make-base-image)',
+    usedBy: 'the container image tests',
+    present: () => succeeds('podman', ['--runtime', 'runc', 'image', 'exists', 'docker.io/library/node:20-bookworm-slim']),
+  },
   {
     name: `TorchServe 0.12.0 in ${path.relative(ROOT, TORCHSERVE) || TORCHSERVE} (bench/setup-torchserve.sh)`,
     usedBy: 'the benchmark smoke test, beside Lantern',
