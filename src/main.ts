@@ -21,7 +21,7 @@ import { consoleLogger, type Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
 import { KeyFileFollower, readSharedKeyFile, sharedKeysFromValues, type SharedKeys } from './auth/shared-keys.js';
 import { isServeError, serverStopping } from './errors.js';
-import { healthRoutes } from './http/health-routes.js';
+import { healthRoutes, PROBE_PATHS } from './http/health-routes.js';
 import { healthProblems, type ServerPhase } from './services/server-health.js';
 import { SnapshotStore, snapshotDir } from './snapshot/snapshot-store.js';
 import { SnapshotWriter } from './snapshot/snapshot-writer.js';
@@ -311,6 +311,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, isReady: () =
     logFailure: (line, error) => (error.status >= 500 ? logger.warn(line) : logger.info(line)),
     auth,
     logRefused: (message) => logger.warn(message),
+    probePaths: PROBE_PATHS,
     maxRequestBytes: config.max_request_size,
     maxConnectionsPerListener: config.max_connections_per_listener,
     maxInflightRequestBytes: config.max_inflight_request_bytes,
