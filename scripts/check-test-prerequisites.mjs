@@ -65,6 +65,13 @@ const PREREQUISITES = [
   { name: 'curl', usedBy: "the README's examples (src/e2e/readme.e2e.test.ts)", present: () => succeeds('curl', ['--version']) },
   { name: "chromium (Debian's, /usr/bin/chromium)", usedBy: 'the browser console test (src/e2e/console.e2e.test.ts)', present: () => succeeds('/usr/bin/chromium', ['--version']) },
   { name: 'java (Java 11 or later)', usedBy: "TorchServe's front end in the benchmark smoke test", present: () => succeeds('java', ['-version']) },
+  { name: 'podman, runc and mmdebstrap', usedBy: 'the container image tests', present: async () => (await succeeds('podman', ['--version'])) && (await succeeds('runc', ['--version'])) && (await succeeds('mmdebstrap', ['--version'])) },
+  { name: 'haproxy', usedBy: 'the rolling-restart test behind a load balancer', present: () => succeeds('haproxy', ['-v']) },
+  {
+    name: '/etc/containers/containers.conf with default_ulimits = [] and the base image node:20-bookworm-slim (docker/make-base-image)',
+    usedBy: 'the container image tests',
+    present: () => succeeds('podman', ['--runtime', 'runc', 'image', 'exists', 'docker.io/library/node:20-bookworm-slim']),
+  },
   {
     name: `tritonclient[http,grpc] 2.73.0 and kserve 0.21.0 in ${path.relative(ROOT, OIP_CLIENTS) || OIP_CLIENTS} (scripts/setup-oip-clients.sh)`,
     usedBy: 'the Open Inference and KServe client tests',

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   CONNECTIONS_RESERVED: "the listener serves inference and management and is at max_connections_per_listener; the connections past it are kept for management requests, so retry, or give inference its own address",
   CLEANUP_TIMEOUT: 'unregistering took longer than unregister_model_timeout',
   RESPONSE_TOO_LARGE: "the handler's response is over max_response_size; raise it in config.properties",
+  KEYS_MANAGED_EXTERNALLY: 'the keys come from token_key_file or TS_INFERENCE_KEY/TS_MANAGEMENT_KEY, so the rotation API is off; change the keys where they are kept (the file is read again within seconds)',
   TOKEN_REFUSED: 'the Authorization header is missing, wrong or expired; send "Authorization: Bearer <key>" with the key from key_file.json',
   SNAPSHOT_ARCHIVE_MISSING: 'a snapshot names an archive that is no longer in the model store',
   PIP_INSTALL_FAILED: "pip could not install the archive's requirements file; the server log has pip's output",
@@ -106,6 +107,14 @@ export const resourceNotFound = (): ServeError =>
   new ServeError(404, 'ResourceNotFoundException', 'Requested resource is not found, please refer to API document.', undefined, 'RESOURCE_NOT_FOUND');
 export const methodNotAllowed = (): ServeError =>
   new ServeError(405, 'MethodNotAllowedException', 'Requested method is not allowed, please refer to API document.', undefined, 'METHOD_NOT_ALLOWED');
+export const keysManagedExternally = (): ServeError =>
+  new ServeError(
+    405,
+    'MethodNotAllowedException',
+    'The keys are managed externally (token_key_file or TS_INFERENCE_KEY/TS_MANAGEMENT_KEY); change them where they are kept.',
+    undefined,
+    'KEYS_MANAGED_EXTERNALLY',
+  );
 export const internal = (message: string, cause?: unknown): ServeError =>
   new ServeError(500, 'InternalServerException', message, cause, 'INTERNAL');
 export const clientGoneMidBody = (cause?: unknown): ServeError =>

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { statSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError, loadConfig, type Config } from './config/load-config.js';
-import { systemClock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { ModelRegistry } from './registry/model-registry.js';
 import { ModelHost } from './services/model-host.js';
 import { ManagementService } from './services/management-service.js';
@@ -19,8 +20,9 @@ import { managementRoutes } from './http/management-routes.js';
 import { inferenceRoutes } from './http/inference-routes.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { TokenAuthorization } from './auth/token-authorization.js';
+import { KeyFileFollower, readSharedKeyFile, sharedKeysFromValues, type SharedKeys } from './auth/shared-keys.js';
 import { isServeError, serverStopping } from './errors.js';
-import { healthRoutes } from './http/health-routes.js';
+import { healthRoutes, PROBE_PATHS } from './http/health-routes.js';
 import type { ServerPhase } from './services/server-health.js';
 import { Readiness } from './services/readiness.js';
 import { OpenInference } from './services/open-inference.js';
@@ -64,8 +66,15 @@ const BURST_QUIET_MS = 2000;
 export interface RunningServer {
   readonly listeners: ReadonlyArray<BoundListener | GrpcListener>;
   readonly registry: ModelRegistry<ServedModel>;
-  /** Where the keys are, or null when token authorization is disabled. */
+  /** Where the keys are, or null when token authorization is disabled or the keys come from the environment. */
   readonly keyFile: string | null;
+  /** Generated per process (TorchServe's way), shared by replicas (a mounted file or the environment), or off. */
+  readonly keys: 'generated' | 'shared' | 'off';
+  /**
+   * Readiness answers "not ready" from now on while everything else is still served: the first step
+   * of a stop behind a load balancer (shutdown_delay_sec). Idempotent.
+   */
+  leaveRotation(): void;
   /** Stops accepting, drains, stops every worker and removes temporary files. Idempotent. */
   close(): Promise<void>;
 }
@@ -133,7 +142,10 @@ async function runForeground(args: LanternArgs, env: Environment, cwd: string): 
   }
   const server = await startServer(config, processEnvironment(logger, env, cwd), { snapshots: !args.noSnapshots, configFile: file.path });
   for (const l of server.listeners) logger.info(`${listenerLabel(l.api)} listening on ${l.url}`);
-  if (server.keyFile !== null) {
+  if (server.keys === 'shared') {
+    const where = server.keyFile ?? 'TS_INFERENCE_KEY and TS_MANAGEMENT_KEY';
+    logger.info(`Token authorization is on with keys shared by replicas from ${where} (Authorization: Bearer <key>); the rotation API is off`);
+  } else if (server.keyFile !== null) {
     logger.info(`Token authorization is on: the keys are in ${server.keyFile} (Authorization: Bearer <key>)`);
   } else {
     logger.warn('Token authorization is disabled: anyone who reaches the listeners can use the APIs');
@@ -148,8 +160,13 @@ async function runForeground(args: LanternArgs, env: Environment, cwd: string): 
       process.exit(1);
     }
     stopping = true;
-    logger.info(`Received ${signal}; stopping (open requests get up to graceful_shutdown_timeout_sec)`);
-    server.close().then(
+    server.leaveRotation();
+    const delayMs = config.shutdown_delay_sec * 1000;
+    logger.info(
+      `Received ${signal}; not ready from now on, still serving for shutdown_delay_sec=${config.shutdown_delay_sec}, ` +
+        `then stopping (open requests get up to graceful_shutdown_timeout_sec=${config.graceful_shutdown_timeout_sec})`,
+    );
+    delay(delayMs).then(() => server.close()).then(
       () => logs.close().then(() => process.exit(0)),
       (err: unknown) => {
         logger.error('Error while stopping', err);
@@ -185,6 +202,8 @@ async function runStopSteps(steps: readonly StopStep[], logger: Logger): Promise
 async function buildCore(config: Config, environment: ServerEnvironment, options: StartOptions, modelStore: string | null) {
   const { logger } = environment;
   const clock = environment.clock ?? systemClock;
+  // First: a key file that cannot be used stops the start before anything holds a timer or a process.
+  const { auth, keyFollower } = await buildAuth(config, environment, clock);
   const registry = new ModelRegistry<ServedModel>();
   const activity = config.enable_console ? new ModelActivity(() => clock.now()) : null;
   registry.on('change', (event) => {
@@ -240,10 +259,48 @@ async function buildCore(config: Config, environment: ServerEnvironment, options
     ...(snapshots === null ? {} : { persisted: () => snapshots.settled() }),
     log: (line) => logger.warn(line),
   });
-  const auth = config.disable_token_authorization
-    ? null
-    : new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock, config.token_rotation_grace_sec * 1000);
-  return { clock, registry, metrics, host, snapshots, inference, management, auth, activity };
+  return { clock, registry, metrics, host, snapshots, inference, management, auth, keyFollower, activity };
+}
+
+/**
+ * Token authorization: keys generated per process into ./key_file.json (TorchServe's way), or shared
+ * by replicas from token_key_file (followed for changes) or inference_key/management_key.
+ */
+async function buildAuth(
+  config: Config,
+  environment: ServerEnvironment,
+  clock: Clock,
+): Promise<{ auth: TokenAuthorization | null; keyFollower: KeyFileFollower | null }> {
+  if (config.disable_token_authorization) return { auth: null, keyFollower: null };
+  const graceMs = config.token_rotation_grace_sec * 1000;
+  const fromValues = config.inference_key !== null || config.management_key !== null;
+  const problem = (key: string, value: string, reason: string): ConfigError => new ConfigError([{ key, value, source: 'file', reason }]);
+  if (config.token_key_file !== null) {
+    if (fromValues) throw problem('token_key_file', config.token_key_file, 'set either token_key_file or inference_key/management_key, not both');
+    const file = path.resolve(environment.cwd, config.token_key_file);
+    const keys = await readSharedKeyFile(file).catch((err: Error) => {
+      throw problem('token_key_file', config.token_key_file as string, err.message);
+    });
+    const auth = new TokenAuthorization(file, config.token_expiration_min, clock, graceMs, keys);
+    const keyFollower = new KeyFileFollower(file, keys, clock, (next) => {
+      auth.replaceKeys(next);
+      environment.logger.info(`The keys in ${file} changed; the replaced ones stay valid for token_rotation_grace_sec=${config.token_rotation_grace_sec}`);
+    }, (message) => environment.logger.warn(message));
+    return { auth, keyFollower };
+  }
+  if (fromValues) {
+    let keys: SharedKeys;
+    try {
+      keys = sharedKeysFromValues(config.inference_key, config.management_key);
+    } catch (err) {
+      throw problem('inference_key', '(hidden)', (err as Error).message);
+    }
+    return { auth: new TokenAuthorization(null, config.token_expiration_min, clock, graceMs, keys), keyFollower: null };
+  }
+  return {
+    auth: new TokenAuthorization(path.join(environment.cwd, 'key_file.json'), config.token_expiration_min, clock, graceMs),
+    keyFollower: null,
+  };
 }
 
 type Core = Awaited<ReturnType<typeof buildCore>>;
@@ -306,6 +363,7 @@ function buildHttpEdge(config: Config, logger: Logger, core: Core, parts: EdgePa
     logFailure: (line, error) => (error.status >= 500 ? logger.warn(line) : logger.info(line)),
     auth,
     logRefused: (message) => logger.warn(message),
+    probePaths: PROBE_PATHS,
     maxRequestBytes: config.max_request_size,
     maxConnectionsPerListener: config.max_connections_per_listener,
     listenerGuards,
@@ -358,7 +416,7 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
   await sweepDebris('(at start)');
 
   const core = await buildCore(config, environment, options, modelStore);
-  const { registry, host, snapshots, auth, metrics } = core;
+  const { registry, host, snapshots, auth, metrics, keyFollower } = core;
   let phase: ServerPhase = 'starting';
   const reclaimer = new MemoryReclaimer(core.clock, BURST_BYTES, BURST_QUIET_MS, (line) => logger.info(line));
   const listeners: Array<BoundListener | GrpcListener> = [];
@@ -381,9 +439,7 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
   const drainMs = config.graceful_shutdown_timeout_sec * 1000;
   const stopSteps: StopStep[] = [
     { what: 'stop accepting', run: async () => {
-      wasServing = phase === 'serving';
-      phase = 'stopping';
-      readiness.stop();
+      leaveRotation();
       edge.stopAccepting();
       grpc?.stopAccepting();
     } },
@@ -404,16 +460,26 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
       // The drain is over: a call still open (a StreamPredictions2 the client keeps) is cancelled.
       await grpc?.destroy();
     } },
-    { what: 'remove the key file', run: async () => auth?.close() },
+    { what: 'remove the key file', run: async () => {
+      keyFollower?.close();
+      await auth?.close();
+    } },
     { what: 'stop the metrics', run: () => metrics.close() },
     { what: 'stop the memory reclaimer', run: async () => reclaimer.close() },
   ];
+  function leaveRotation(): void {
+    if (phase === 'stopping') return;
+    wasServing = phase === 'serving';
+    phase = 'stopping';
+    readiness.stop();
+  }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => (closed ??= runStopSteps(stopSteps, logger));
 
   try {
     // The keys exist on disk before any listener accepts a request.
     await auth?.writeKeyFile();
+    keyFollower?.start();
     listeners.push(
       ...(sameAddress(config.inference_address, config.management_address)
         ? await edge.listenShared(['inference', 'management'], config.inference_address)
@@ -438,7 +504,8 @@ export async function startServer(config: Config, given: ServerEnvironment, opti
     snapshots?.follow(registry);
     phase = 'serving';
     readiness.serving();
-    return { listeners, registry, keyFile: auth?.keyFilePath ?? null, close };
+    const keys = auth === null ? 'off' : auth.managedExternally ? 'shared' : 'generated';
+    return { listeners, registry, keyFile: auth?.keyFilePath ?? null, keys, leaveRotation, close };
   } catch (err) {
     await close();
     throw err;

@@ -5,6 +5,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, rename, rm, writeFile, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
+import type { SharedKeys } from './shared-keys.js';
 
 export type KeyScope = 'inference' | 'management' | 'api';
 export type RotatableScope = Exclude<KeyScope, 'api'>;
@@ -35,19 +36,48 @@ export class TokenAuthorization {
   /** Writes run one after another, so concurrent rotations cannot interleave on the temp file. */
   private writing: Promise<void> = Promise.resolve();
 
+  /** True when the keys come from a mounted file or the environment (shared-keys.ts): no key file, no rotation API. */
+  readonly managedExternally: boolean;
+
   constructor(
-    readonly keyFilePath: string,
+    /** Where key_file.json is written; with `shared` keys, the file they are read from (or null: from the environment). */
+    readonly keyFilePath: string | null,
     private readonly expirationMin: number,
     private readonly clock: Clock,
     /** How long a replaced key stays valid after a rotation (token_rotation_grace_sec). */
     private readonly rotationGraceMs = 10_000,
+    /** Keys managed outside Lantern; they do not expire (whoever manages them replaces them). */
+    shared: SharedKeys | null = null,
   ) {
-    this.management = this.freshKey();
-    this.inference = this.freshKey();
+    this.managedExternally = shared !== null;
+    if (shared === null && keyFilePath === null) throw new Error('generated keys need a key file path');
+    this.management = shared === null ? this.freshKey() : { key: shared.management, expiresAtMs: Infinity };
+    this.inference = shared === null ? this.freshKey() : { key: shared.inference, expiresAtMs: Infinity };
   }
 
-  /** Writes key_file.json atomically with mode 0600; the file always holds the keys current when it was written. */
+  /**
+   * The externally managed keys changed (the key file was updated): a replaced key keeps working for
+   * the grace period, as after a rotation.
+   */
+  replaceKeys(keys: SharedKeys): void {
+    if (!this.managedExternally) throw new Error('replaceKeys needs externally managed keys');
+    const graceEndMs = this.clock.now() + this.rotationGraceMs;
+    for (const scope of ['inference', 'management'] as const) {
+      const current = scope === 'management' ? this.management : this.inference;
+      if (current.key === keys[scope]) continue;
+      this.previous[scope] = { key: current.key, expiresAtMs: graceEndMs };
+      const next = { key: keys[scope], expiresAtMs: Infinity };
+      if (scope === 'management') this.management = next;
+      else this.inference = next;
+    }
+  }
+
+  /**
+   * Writes key_file.json atomically with mode 0600; the file always holds the keys current when it was
+   * written. Externally managed keys are never written.
+   */
   writeKeyFile(): Promise<void> {
+    if (this.managedExternally) return Promise.resolve();
     const next = this.writing.then(() => this.writeNow());
     this.writing = next.catch(() => undefined);
     return next;
@@ -60,7 +90,8 @@ export class TokenAuthorization {
       inference: { key: this.inference.key, 'expiration time': iso(this.inference.expiresAtMs) },
       API: { key: this.apiKey },
     };
-    const tmp = path.join(path.dirname(this.keyFilePath), `.${path.basename(this.keyFilePath)}.${process.pid}.tmp`);
+    const file = this.keyFilePath as string;
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
     // A stale temp file (same pid after a crash) may have any mode: start from a fresh file.
     await rm(tmp, { force: true });
     try {
@@ -72,7 +103,7 @@ export class TokenAuthorization {
       } finally {
         await handle.close();
       }
-      await rename(tmp, this.keyFilePath);
+      await rename(tmp, file);
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -100,6 +131,7 @@ export class TokenAuthorization {
 
   /** Replaces one key (and its expiry) and rewrites the key file before returning. */
   async rotate(scope: RotatableScope): Promise<void> {
+    if (this.managedExternally) throw new Error('the keys are managed externally');
     const replaced = scope === 'management' ? this.management : this.inference;
     this.previous[scope] = { key: replaced.key, expiresAtMs: Math.min(replaced.expiresAtMs, this.clock.now() + this.rotationGraceMs) };
     if (scope === 'management') this.management = this.freshKey();
@@ -110,7 +142,7 @@ export class TokenAuthorization {
   /** Removes the key file on a clean stop. Idempotent. */
   async close(): Promise<void> {
     await this.writing;
-    if (!this.written) return;
+    if (!this.written || this.keyFilePath === null) return;
     this.written = false;
     await rm(this.keyFilePath, { force: true });
   }

@@ -166,6 +166,14 @@ export const KEY_TABLE = table({
   // ---- token authorization (spec §3) ----
   token_expiration_min: key({ default: 60, env: 'TS_TOKEN_EXPIRATION_TIME_MIN', parse: parsePositiveNumber }),
   token_rotation_grace_sec: key({ default: 10, env: 'TS_TOKEN_ROTATION_GRACE_SEC', parse: count }),
+  /**
+   * Lantern's: keys shared by replicas, from a mounted file (JSON: inference and management) read again
+   * every few seconds, or from the environment. The env names are read even with
+   * enable_envvars_config=false: a Kubernetes Secret sets them.
+   */
+  token_key_file: key({ default: null, env: 'TS_TOKEN_KEY_FILE', parse: parseOptionalString, envAlways: (v) => v }),
+  inference_key: key({ default: null, env: 'TS_INFERENCE_KEY', parse: parseOptionalString, envAlways: (v) => v }),
+  management_key: key({ default: null, env: 'TS_MANAGEMENT_KEY', parse: parseOptionalString, envAlways: (v) => v }),
   disable_token_authorization: key({
     default: false,
     env: 'TS_DISABLE_TOKEN_AUTHORIZATION',
@@ -185,6 +193,11 @@ export const KEY_TABLE = table({
   /** From the end of a request's head to the end of its body; a slower body is answered 408. */
   request_body_timeout_ms: key({ default: 300_000, env: 'TS_REQUEST_BODY_TIMEOUT_MS', parse: positive }),
   graceful_shutdown_timeout_sec: key({ default: 30, env: 'TS_GRACEFUL_SHUTDOWN_TIMEOUT_SEC', parse: count }),
+  /**
+   * Lantern's: after SIGTERM the readiness probes answer 503 at once but requests are still served this
+   * long, so that load balancers take the server out before its listeners close (at least one probe interval).
+   */
+  shutdown_delay_sec: key({ default: 5, env: 'TS_SHUTDOWN_DELAY_SEC', parse: count }),
   /** Autoscaling (max_worker > min_worker): add a worker after requests waited this long with none idle. */
   autoscale_up_after_ms: key({ default: 1000, env: 'TS_AUTOSCALE_UP_AFTER_MS', parse: count }),
   /** Autoscaling: remove a worker above min_worker after this long with an idle worker and an empty queue. */

@@ -226,6 +226,7 @@ describe('the lantern command and the key file', () => {
       'grpc_inference_port=0',
       'grpc_management_port=0',
       `model_store=${path.join(dir, 'store')}`,
+      'shutdown_delay_sec=0',
       ...extraConfig,
     ];
     await writeFile(path.join(dir, 'config.properties'), config.join('\n'));

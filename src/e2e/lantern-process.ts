@@ -109,6 +109,8 @@ export async function writePortConfig(cwd: string, extra: readonly string[] = []
     'metrics_address=http://127.0.0.1:0',
     'grpc_inference_port=0',
     'grpc_management_port=0',
+    // No load balancer watches a test's server: SIGTERM stops it at once (a test may set its own delay).
+    'shutdown_delay_sec=0',
     ...extra,
   ];
   await writeFile(path.join(cwd, 'config.properties'), `${lines.join('\n')}\n`);

@@ -124,6 +124,8 @@ test("the README's command blocks run in order from a copy of the repository and
       `metrics_address=http://127.0.0.1:${port(8082)}`,
       `grpc_inference_port=${port(7070)}`,
       `grpc_management_port=${port(7071)}`,
+      // No load balancer watches the reader's server: `lantern --stop` stops it at once.
+      'shutdown_delay_sec=0',
       '',
     ].join('\n'),
   );

@@ -9,6 +9,9 @@ export interface HealthRouteDeps {
   readonly isReady: () => boolean;
 }
 
+/** The probe paths, answered until the process exits (HttpEdgeOptions.probePaths). */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/livez', '/readyz']);
+
 export function healthRoutes(deps: HealthRouteDeps): Route[] {
   return [
     {

@@ -35,6 +35,12 @@ export interface HttpEdgeOptions {
   /** null when token authorization is disabled. */
   readonly auth: TokenAuthorization | null;
   readonly logRefused: (message: string) => void;
+  /**
+   * GET paths (the liveness and readiness probes) still routed while the server stops: with them the
+   * listeners stay open until close(), so that probes tell the truth until the process exits, and
+   * every other request gets 503.
+   */
+  readonly probePaths?: ReadonlySet<string>;
   readonly onResponse?: (api: Api, req: IncomingMessage, status: number, elapsedMs: number) => void;
   /** A declared body larger than this is refused with 413 before anything else (spec §0.1); none when absent. */
   readonly maxRequestBytes?: number;
@@ -108,11 +114,16 @@ export class HttpEdge {
   stopAccepting(): void {
     if (this.stopping) return;
     this.stopping = true;
-    for (const front of this.fronts) front.close(() => undefined);
+    const keepListening = (this.options.probePaths?.size ?? 0) > 0;
+    if (!keepListening) for (const front of this.fronts) front.close(() => undefined);
     for (const s of this.servers) {
-      s.close(() => undefined);
+      if (!keepListening) s.close(() => undefined);
       s.closeIdleConnections();
     }
+  }
+
+  private isProbe(req: IncomingMessage): boolean {
+    return req.method === 'GET' && (this.options.probePaths?.has((req.url ?? '').split('?')[0] ?? '') ?? false);
   }
 
   /** Resolves true once every accepted request has been answered, false after `timeoutMs`. */
@@ -283,8 +294,12 @@ export class HttpEdge {
     const started = performance.now();
     const ctx: ResponseContext = this.context();
     if (this.stopping) {
-      sendError(res, ctx, serverStopping());
-      return;
+      // No connection outlives the stop's answers.
+      res.setHeader('Connection', 'close');
+      if (!this.isProbe(req)) {
+        sendError(res, ctx, serverStopping());
+        return;
+      }
     }
     this.active++;
     guard.requestStarted(req.socket);

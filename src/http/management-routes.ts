@@ -1,5 +1,5 @@
 // Management API routes (spec §1.1) → ManagementService.
-import { badRequest, tokenAuthenticationFailed } from '../errors.js';
+import { badRequest, keysManagedExternally, tokenAuthenticationFailed } from '../errors.js';
 import type { TokenAuthorization } from '../auth/token-authorization.js';
 import type { ManagementService, RegisterParams, StatusOutcome } from '../services/management-service.js';
 import { parseLenientJson } from './lenient-json.js';
@@ -213,6 +213,22 @@ export function managementRoutes(deps: ManagementRouteDeps): Route[] {
 
 /** `GET /token?type=management|inference` rotates that key; guarded by the API key (spec §3). */
 function tokenRoute(auth: TokenAuthorization): Route {
+  if (auth.managedExternally) {
+    // There is no API key to check: whoever manages the keys rotates them.
+    return {
+      api: 'management',
+      path: '/token',
+      scope: 'public',
+      operations: {
+        GET: {
+          summary: 'Refused (405): the keys are managed externally (token_key_file, TS_INFERENCE_KEY/TS_MANAGEMENT_KEY)',
+          handler: () => {
+            throw keysManagedExternally();
+          },
+        },
+      },
+    };
+  }
   return {
     api: 'management',
     path: '/token',

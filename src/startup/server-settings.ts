@@ -32,6 +32,8 @@ export interface StartOptions {
 /** The configuration a snapshot records: every effective property plus computed values (spec §6). */
 export function snapshotProperties(config: Config, modelStore: string | null, options: StartOptions): Map<string, string> {
   const properties = new Map(config.properties);
+  // Keys are secrets: a snapshot is a plain file in the log folder.
+  for (const secret of SECRET_PROPERTIES) properties.delete(secret);
   if (modelStore !== null) properties.set('model_store', modelStore);
   // min(detected accelerators, configured): Lantern detects none.
   properties.set('number_of_gpu', '0');
@@ -45,10 +47,15 @@ export function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
   return a.scheme === b.scheme && a.host === b.host && a.path === b.path && a.port === b.port && a.port !== 0;
 }
 
+/** Properties that hold keys; never copied into snapshots. */
+const SECRET_PROPERTIES = ['inference_key', 'management_key'];
+/** Variables that hold keys; handlers never see them. */
+const SECRET_ENV = new Set(['TS_INFERENCE_KEY', 'TS_MANAGEMENT_KEY']);
+
 function workerEnv(env: ServerEnvironment['env'], blacklist: RegExp | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && !(blacklist?.test(k) ?? false)) out[k] = v;
+    if (v !== undefined && !SECRET_ENV.has(k) && !(blacklist?.test(k) ?? false)) out[k] = v;
   }
   return out;
 }
