@@ -15,9 +15,12 @@ export interface Request {
   readonly body?: Body;
   /**
    * `{sequence}` in a value is replaced by the `ts_request_sequence_id` the same server sent last
-   * in this case (a stateful sequence's id, which each server makes up on its own).
+   * in this case (a stateful sequence's id, which each server makes up on its own), and
+   * `{sequence:<label>}` by the one it sent in reply to the last request labelled so (`sequence`).
    */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Remembers the `ts_request_sequence_id` of this request's reply under this label, for `{sequence:<label>}`. */
+  readonly sequence?: string;
   /** Compare only the body lines that match (e.g. a custom metric's family on /metrics), in their order. */
   readonly lines?: RegExp;
 }
@@ -31,6 +34,7 @@ export interface ConformanceCase {
   /** What the case covers, for the table in docs/conformance.md. */
   readonly covers: string;
   readonly archive: {
+    /** A built-in handler's name, a file of the fixture folders, or a path from the repository's root (with a `/`). */
     readonly handler: string;
     readonly serializedFile?: string;
     readonly modelFile?: string;
@@ -38,7 +42,7 @@ export interface ConformanceCase {
     /** model-config.yaml text. */
     readonly config?: string;
   };
-  /** Registration query parameters after url, initial_workers=1 and synchronous=true. */
+  /** Registration query parameters after url, initial_workers=1 (unless given here) and synchronous=true. */
   readonly register?: string;
   readonly steps: readonly Step[];
 }
@@ -46,6 +50,17 @@ export interface ConformanceCase {
 const json = (value: unknown): Body => ({ text: JSON.stringify(value), contentType: 'application/json' });
 const predict = (body: Body, headers?: Record<string, string>): Step => ({
   send: { api: 'inference', method: 'POST', path: '/predictions/{model}', body, ...(headers === undefined ? {} : { headers }) },
+});
+/** A prediction of a stateful sequence: `label` remembers the sequence id its reply carries. */
+const sequenced = (text: string, label: string, headers?: Record<string, string>): Step => ({
+  send: {
+    api: 'inference',
+    method: 'POST',
+    path: '/predictions/{model}',
+    body: { text, contentType: 'text/plain' },
+    sequence: label,
+    ...(headers === undefined ? {} : { headers }),
+  },
 });
 const manage = (method: string, p: string): Step => ({ send: { api: 'management', method, path: p } });
 const image: Body = { file: 'image.png', contentType: 'image/png' };
@@ -160,5 +175,25 @@ export const CASES: readonly ConformanceCase[] = [
     archive: { handler: 'batch_echo_handler.py' },
     register: BATCH_OF_FOUR,
     steps: [together([json({ n: 1 }), json({ n: 2 }), json({ n: 3 }), json({ n: 4 })])],
+  },
+  {
+    name: 'stateful_sequence',
+    covers:
+      'sequence batching (model-config.yaml sequenceBatching, 2 workers) with our running_total handler: two interleaved sequences started by the server (ts_request_sequence_id), then one ended',
+    archive: {
+      handler: 'test/fixtures/user-handlers/running_total/handler.py',
+      config: 'sequenceBatching: true\nminWorkers: 2\nmaxWorkers: 2\nbatchSize: 4\nmaxNumSequence: 4\nmaxSequenceJobQueueSize: 10\nsequenceMaxIdleMSec: 5000\nhandler:\n  cache: {capacity: 4}\n',
+    },
+    register: 'initial_workers=2',
+    steps: [
+      sequenced('1', 'a'),
+      sequenced('2', 'b'),
+      sequenced('3', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('4', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('5', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('6', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('7', 'a', { ts_request_sequence_id: '{sequence:a}', ts_request_sequence_end: 'true' }),
+      sequenced('10', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+    ],
   },
 ];

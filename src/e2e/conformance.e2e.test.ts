@@ -39,7 +39,8 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
   await run(TORCH_PYTHON, [path.join(src, 'make_conformance_models.py'), src], { timeout: 180_000 });
   const runs: string[][] = [];
   for (const c of cases) {
-    const argv = ['--model-name', c.name, '--version', '1.0', '--handler', c.archive.handler, '--export-path', store];
+    const handler = c.archive.handler.includes('/') ? path.join(REPO_ROOT, c.archive.handler) : c.archive.handler;
+    const argv = ['--model-name', c.name, '--version', '1.0', '--handler', handler, '--export-path', store];
     if (c.archive.serializedFile !== undefined) argv.push('--serialized-file', c.archive.serializedFile);
     if (c.archive.modelFile !== undefined) argv.push('--model-file', c.archive.modelFile);
     if (c.archive.extraFiles !== undefined) argv.push('--extra-files', c.archive.extraFiles.join(','));
@@ -54,13 +55,21 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
   await run('python3', [path.join(src, 'pack_archives.py'), 'archives.json'], { cwd: src, timeout: 180_000 });
 }
 
-/** The `ts_request_sequence_id` each server sent last in the running case. */
-type Sequences = Map<ServerUnderTest, string>;
+/** The `ts_request_sequence_id`s each server sent in the running case: the last one under '', the others by label. */
+type Sequences = Map<ServerUnderTest, Map<string, string>>;
 
 async function send(server: ServerUnderTest, model: string, req: Request, src: string, sequences: Sequences): Promise<Reply> {
   const base = server[req.api];
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name] = value.replaceAll('{sequence}', sequences.get(server) ?? '');
+  const ids = sequences.get(server) ?? new Map<string, string>();
+  sequences.set(server, ids);
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    headers[name] = value.replace(/\{sequence(?::([^}]+))?\}/g, (_, label: string | undefined) => {
+      const id = ids.get(label ?? '');
+      if (id === undefined) throw new Error(`${server.name} sent no ts_request_sequence_id${label === undefined ? '' : ` for ${label}`} before ${req.method} ${req.path}`);
+      return id;
+    });
+  }
   let body: Buffer | undefined;
   if (req.body !== undefined) {
     body = 'text' in req.body ? Buffer.from(req.body.text) : await readFile(path.join(src, req.body.file));
@@ -68,7 +77,10 @@ async function send(server: ServerUnderTest, model: string, req: Request, src: s
   }
   const reply = await request(req.method, `${base}${req.path.replaceAll('{model}', model)}`, { headers, ...(body === undefined ? {} : { body }) });
   const sequence = reply.headers.get('ts_request_sequence_id');
-  if (sequence !== null) sequences.set(server, sequence);
+  if (sequence !== null) {
+    ids.set('', sequence);
+    if (req.sequence !== undefined) ids.set(req.sequence, sequence);
+  }
   if (req.lines === undefined) return reply;
   const pattern = req.lines;
   const kept = Buffer.from(reply.text.split('\n').filter((l) => pattern.test(l)).join('\n'));
@@ -139,7 +151,8 @@ describe('conformance with TorchServe 0.12.0: the same replies, byte for byte', 
         });
       };
       const mgmt = (method: string, p: string): Request => ({ api: 'management', method, path: p });
-      const query = `url=${c.name}.mar&initial_workers=1&synchronous=true${c.register === undefined ? '' : `&${c.register}`}`;
+      const workers = c.register?.includes('initial_workers=') === true ? '' : '&initial_workers=1';
+      const query = `url=${c.name}.mar${workers}&synchronous=true${c.register === undefined ? '' : `&${c.register}`}`;
       let registered = false;
       try {
         await exchange('register', [mgmt('POST', `/models?${query}`)]);
