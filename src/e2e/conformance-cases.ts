@@ -23,6 +23,14 @@ export interface Request {
   readonly sequence?: string;
   /** Compare only the body lines that match (e.g. a custom metric's family on /metrics), in their order. */
   readonly lines?: RegExp;
+  /** Of the lines kept, those that match are times: their value (after the last space) is masked. */
+  readonly times?: RegExp;
+  /**
+   * The kept lines are Prometheus text: compare its families (a `# HELP` line and the lines up to the
+   * next) sorted by name, as TorchServe lists them in its registry's hash-map order, which is not
+   * the order they were made in and changes from one run to the next.
+   */
+  readonly byFamily?: boolean;
 }
 
 /** One request, or requests sent at once (a batch), or a sequence of requests in order. */
@@ -69,6 +77,9 @@ const BATCH_OF_FOUR = 'batch_size=4&max_batch_delay=5000';
 const together = (bodies: readonly Body[]): Step => ({
   together: bodies.map((body) => ({ api: 'inference' as const, method: 'POST', path: '/predictions/{model}', body })),
 });
+
+/** The metric families of the custom_metrics case's handler (and TorchServe's HandlerTime and PredictionTime, which its metrics.yaml declares). */
+const CUSTOM_FAMILIES = '(ImagesReceived|LoadCount|DecodeCalls|ReplyCount|HandlerTime|PredictionTime|ImagesPerBatch|UploadSize|StageTime|TopClassPercent)';
 
 export const CASES: readonly ConformanceCase[] = [
   {
@@ -194,6 +205,27 @@ export const CASES: readonly ConformanceCase[] = [
       sequenced('6', 'b', { ts_request_sequence_id: '{sequence:b}' }),
       sequenced('7', 'a', { ts_request_sequence_id: '{sequence:a}', ts_request_sequence_end: 'true' }),
       sequenced('10', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+    ],
+  },
+  {
+    name: 'custom_metrics',
+    covers:
+      "our image_metrics handler (test/fixtures/user-handlers) on MobileNetV3-Small: context.metrics' get_metric, add_metric_to_cache, add_metric, add_size, add_counter, add_time, add_percent with its metrics.yaml (the suite's metrics_config) and model_metrics_auto_detect; then the model's metric lines on /metrics, times masked",
+    archive: { handler: 'test/fixtures/user-handlers/image_metrics/handler.py', serializedFile: 'mobilenet.pth', modelFile: 'mobilenet_classifier.py' },
+    steps: [
+      predict(image),
+      predict(image),
+      {
+        send: {
+          api: 'metrics',
+          method: 'GET',
+          path: '/metrics',
+          // The families' HELP and TYPE lines, and their samples but those of other models (every model has a HandlerTime and a PredictionTime).
+          lines: new RegExp(`^# (HELP|TYPE) ${CUSTOM_FAMILIES} |^${CUSTOM_FAMILIES}(_bucket|_count|_sum)?\\{(?!.*ModelName="(?!custom_metrics"))`),
+          times: /^(HandlerTime|PredictionTime|StageTime)\{/,
+          byFamily: true,
+        },
+      },
     ],
   },
 ];

@@ -83,11 +83,28 @@ async function send(server: ServerUnderTest, model: string, req: Request, src: s
   }
   if (req.lines === undefined) return reply;
   const pattern = req.lines;
-  const kept = Buffer.from(reply.text.split('\n').filter((l) => pattern.test(l)).join('\n'));
+  const times = req.times;
+  let lines = reply.text
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .map((l) => (times !== undefined && times.test(l) ? `${l.slice(0, l.lastIndexOf(' '))} <time>` : l));
+  if (req.byFamily === true) lines = byFamily(lines);
+  const kept = Buffer.from(lines.join('\n'));
   // The length is the whole body's, which is not compared: only the lines kept are.
   const replyHeaders = new Headers(reply.headers);
   if (replyHeaders.has('content-length')) replyHeaders.set('content-length', '<of the whole body, not compared>');
   return { ...reply, headers: replyHeaders, text: kept.toString('utf8'), bytes: kept, json: () => JSON.parse(kept.toString('utf8')) };
+}
+
+/** Prometheus text lines with their families (each from its `# HELP` line) sorted by name; the lines of a family keep their order. */
+function byFamily(lines: readonly string[]): string[] {
+  const families: string[][] = [];
+  for (const line of lines) {
+    if (line.startsWith('# HELP ') || families.length === 0) families.push([line]);
+    else families[families.length - 1]?.push(line);
+  }
+  const name = (family: readonly string[]): string => (family[0] ?? '').replace(/^# HELP /, '').split(/[ {]/)[0] ?? '';
+  return families.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)).flat();
 }
 
 /** Remembers the worker pids a describe reply shows, so that the end of the suite can check they are gone. */
