@@ -228,4 +228,25 @@ export const CASES: readonly ConformanceCase[] = [
       },
     ],
   },
+  {
+    name: 'stateful_continuous',
+    covers:
+      'continuous batching (model-config.yaml continuousBatching, 2 workers, maxNumSequence 2) with our streaming_total handler: two interleaved server-started sequences, a streamed reply (its chunks assembled), both ended',
+    archive: {
+      handler: 'test/fixtures/user-handlers/streaming_total/handler.py',
+      config:
+        'sequenceBatching: true\ncontinuousBatching: true\nminWorkers: 2\nmaxWorkers: 2\nbatchSize: 1\nmaxNumSequence: 2\nmaxSequenceJobQueueSize: 10\nsequenceMaxIdleMSec: 30000\nsequenceTimeoutMSec: 60000\nhandler:\n  cache: {capacity: 4}\n',
+    },
+    register: 'initial_workers=2',
+    steps: [
+      sequenced('2', 'a'),
+      sequenced('4', 'b'),
+      sequenced('6', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      // Odd: a stream of the total, then the total again once a second, ten more times.
+      sequenced('3', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('0', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('10', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('0', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+    ],
+  },
 ];
