@@ -15,11 +15,22 @@ export interface Request {
   readonly body?: Body;
   /**
    * `{sequence}` in a value is replaced by the `ts_request_sequence_id` the same server sent last
-   * in this case (a stateful sequence's id, which each server makes up on its own).
+   * in this case (a stateful sequence's id, which each server makes up on its own), and
+   * `{sequence:<label>}` by the one it sent in reply to the last request labelled so (`sequence`).
    */
   readonly headers?: Readonly<Record<string, string>>;
+  /** Remembers the `ts_request_sequence_id` of this request's reply under this label, for `{sequence:<label>}`. */
+  readonly sequence?: string;
   /** Compare only the body lines that match (e.g. a custom metric's family on /metrics), in their order. */
   readonly lines?: RegExp;
+  /** Of the lines kept, those that match are times: their value (after the last space) is masked. */
+  readonly times?: RegExp;
+  /**
+   * The kept lines are Prometheus text: compare its families (a `# HELP` line and the lines up to the
+   * next) sorted by name, as TorchServe lists them in its registry's hash-map order, which is not
+   * the order they were made in and changes from one run to the next.
+   */
+  readonly byFamily?: boolean;
 }
 
 /** One request, or requests sent at once (a batch), or a sequence of requests in order. */
@@ -31,6 +42,7 @@ export interface ConformanceCase {
   /** What the case covers, for the table in docs/conformance.md. */
   readonly covers: string;
   readonly archive: {
+    /** A built-in handler's name, a file of the fixture folders, or a path from the repository's root (with a `/`). */
     readonly handler: string;
     readonly serializedFile?: string;
     readonly modelFile?: string;
@@ -38,7 +50,7 @@ export interface ConformanceCase {
     /** model-config.yaml text. */
     readonly config?: string;
   };
-  /** Registration query parameters after url, initial_workers=1 and synchronous=true. */
+  /** Registration query parameters after url, initial_workers=1 (unless given here) and synchronous=true. */
   readonly register?: string;
   readonly steps: readonly Step[];
 }
@@ -47,6 +59,17 @@ const json = (value: unknown): Body => ({ text: JSON.stringify(value), contentTy
 const predict = (body: Body, headers?: Record<string, string>): Step => ({
   send: { api: 'inference', method: 'POST', path: '/predictions/{model}', body, ...(headers === undefined ? {} : { headers }) },
 });
+/** A prediction of a stateful sequence: `label` remembers the sequence id its reply carries. */
+const sequenced = (text: string, label: string, headers?: Record<string, string>): Step => ({
+  send: {
+    api: 'inference',
+    method: 'POST',
+    path: '/predictions/{model}',
+    body: { text, contentType: 'text/plain' },
+    sequence: label,
+    ...(headers === undefined ? {} : { headers }),
+  },
+});
 const manage = (method: string, p: string): Step => ({ send: { api: 'management', method, path: p } });
 const image: Body = { file: 'image.png', contentType: 'image/png' };
 /** A batch of four sent at once to a model with batch_size 4 and a long max_batch_delay: one batch on both servers. */
@@ -54,6 +77,9 @@ const BATCH_OF_FOUR = 'batch_size=4&max_batch_delay=5000';
 const together = (bodies: readonly Body[]): Step => ({
   together: bodies.map((body) => ({ api: 'inference' as const, method: 'POST', path: '/predictions/{model}', body })),
 });
+
+/** The metric families of the custom_metrics case's handler (and TorchServe's HandlerTime and PredictionTime, which its metrics.yaml declares). */
+const CUSTOM_FAMILIES = '(ImagesReceived|LoadCount|DecodeCalls|ReplyCount|HandlerTime|PredictionTime|ImagesPerBatch|UploadSize|StageTime|TopClassPercent)';
 
 export const CASES: readonly ConformanceCase[] = [
   {
@@ -160,5 +186,67 @@ export const CASES: readonly ConformanceCase[] = [
     archive: { handler: 'batch_echo_handler.py' },
     register: BATCH_OF_FOUR,
     steps: [together([json({ n: 1 }), json({ n: 2 }), json({ n: 3 }), json({ n: 4 })])],
+  },
+  {
+    name: 'stateful_sequence',
+    covers:
+      'sequence batching (model-config.yaml sequenceBatching, 2 workers) with our running_total handler: two interleaved sequences started by the server (ts_request_sequence_id), then one ended',
+    archive: {
+      handler: 'test/fixtures/user-handlers/running_total/handler.py',
+      config: 'sequenceBatching: true\nminWorkers: 2\nmaxWorkers: 2\nbatchSize: 4\nmaxNumSequence: 4\nmaxSequenceJobQueueSize: 10\nsequenceMaxIdleMSec: 5000\nhandler:\n  cache: {capacity: 4}\n',
+    },
+    register: 'initial_workers=2',
+    steps: [
+      sequenced('1', 'a'),
+      sequenced('2', 'b'),
+      sequenced('3', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('4', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('5', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('6', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('7', 'a', { ts_request_sequence_id: '{sequence:a}', ts_request_sequence_end: 'true' }),
+      sequenced('10', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+    ],
+  },
+  {
+    name: 'custom_metrics',
+    covers:
+      "our image_metrics handler (test/fixtures/user-handlers) on MobileNetV3-Small: context.metrics' get_metric, add_metric_to_cache, add_metric, add_size, add_counter, add_time, add_percent with its metrics.yaml (the suite's metrics_config) and model_metrics_auto_detect; then the model's metric lines on /metrics, times masked",
+    archive: { handler: 'test/fixtures/user-handlers/image_metrics/handler.py', serializedFile: 'mobilenet.pth', modelFile: 'mobilenet_classifier.py' },
+    steps: [
+      predict(image),
+      predict(image),
+      {
+        send: {
+          api: 'metrics',
+          method: 'GET',
+          path: '/metrics',
+          // The families' HELP and TYPE lines, and their samples but those of other models (every model has a HandlerTime and a PredictionTime).
+          lines: new RegExp(`^# (HELP|TYPE) ${CUSTOM_FAMILIES} |^${CUSTOM_FAMILIES}(_bucket|_count|_sum)?\\{(?!.*ModelName="(?!custom_metrics"))`),
+          times: /^(HandlerTime|PredictionTime|StageTime)\{/,
+          byFamily: true,
+        },
+      },
+    ],
+  },
+  {
+    name: 'stateful_continuous',
+    covers:
+      'continuous batching (model-config.yaml continuousBatching, 2 workers, maxNumSequence 2) with our streaming_total handler: two interleaved server-started sequences, a streamed reply (its chunks assembled), both ended',
+    archive: {
+      handler: 'test/fixtures/user-handlers/streaming_total/handler.py',
+      config:
+        'sequenceBatching: true\ncontinuousBatching: true\nminWorkers: 2\nmaxWorkers: 2\nbatchSize: 1\nmaxNumSequence: 2\nmaxSequenceJobQueueSize: 10\nsequenceMaxIdleMSec: 30000\nsequenceTimeoutMSec: 60000\nhandler:\n  cache: {capacity: 4}\n',
+    },
+    register: 'initial_workers=2',
+    steps: [
+      sequenced('2', 'a'),
+      sequenced('4', 'b'),
+      sequenced('6', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      // Odd: a stream of the total, then the total again once a second, ten more times.
+      sequenced('3', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('0', 'a', { ts_request_sequence_id: '{sequence:a}' }),
+      sequenced('10', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+      sequenced('0', 'b', { ts_request_sequence_id: '{sequence:b}' }),
+    ],
   },
 ];

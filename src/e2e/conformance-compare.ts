@@ -14,6 +14,7 @@ export const MASKS: ReadonlyArray<{ readonly what: string; readonly pattern: Reg
 export const MASKED_HEADERS: ReadonlyArray<{ readonly name: string; readonly why: string }> = [
   { name: 'x-request-id', why: 'a new UUID per request' },
   { name: 'ts_request_sequence_id', why: 'a stateful sequence id each server makes up' },
+  { name: 'ts_request_sequence_end', why: "the ended sequence's id (our handlers send it as the value)" },
 ];
 
 /** Headers one server sends and the other does not, each by a line of docs/compatibility.md: left out on both sides. */

@@ -35,6 +35,10 @@ export function sharedProperties(store: string): string[] {
     'enable_model_api=true',
     'default_workers_per_model=1',
     'metrics_mode=prometheus',
+    // The custom_metrics case's metrics.yaml (metrics are configured per server, so every case has it):
+    // its ts_metrics keep ts_inference_requests_total, the only front-end family a case compares.
+    `metrics_config=${path.join(REPO_ROOT, 'test', 'fixtures', 'user-handlers', 'image_metrics', 'metrics.yaml')}`,
+    'model_metrics_auto_detect=true',
     `python=${WORKER_PYTHON}`,
   ];
 }

@@ -39,7 +39,8 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
   await run(TORCH_PYTHON, [path.join(src, 'make_conformance_models.py'), src], { timeout: 180_000 });
   const runs: string[][] = [];
   for (const c of cases) {
-    const argv = ['--model-name', c.name, '--version', '1.0', '--handler', c.archive.handler, '--export-path', store];
+    const handler = c.archive.handler.includes('/') ? path.join(REPO_ROOT, c.archive.handler) : c.archive.handler;
+    const argv = ['--model-name', c.name, '--version', '1.0', '--handler', handler, '--export-path', store];
     if (c.archive.serializedFile !== undefined) argv.push('--serialized-file', c.archive.serializedFile);
     if (c.archive.modelFile !== undefined) argv.push('--model-file', c.archive.modelFile);
     if (c.archive.extraFiles !== undefined) argv.push('--extra-files', c.archive.extraFiles.join(','));
@@ -54,13 +55,21 @@ async function buildArchives(src: string, store: string, cases: readonly Conform
   await run('python3', [path.join(src, 'pack_archives.py'), 'archives.json'], { cwd: src, timeout: 180_000 });
 }
 
-/** The `ts_request_sequence_id` each server sent last in the running case. */
-type Sequences = Map<ServerUnderTest, string>;
+/** The `ts_request_sequence_id`s each server sent in the running case: the last one under '', the others by label. */
+type Sequences = Map<ServerUnderTest, Map<string, string>>;
 
 async function send(server: ServerUnderTest, model: string, req: Request, src: string, sequences: Sequences): Promise<Reply> {
   const base = server[req.api];
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name] = value.replaceAll('{sequence}', sequences.get(server) ?? '');
+  const ids = sequences.get(server) ?? new Map<string, string>();
+  sequences.set(server, ids);
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    headers[name] = value.replace(/\{sequence(?::([^}]+))?\}/g, (_, label: string | undefined) => {
+      const id = ids.get(label ?? '');
+      if (id === undefined) throw new Error(`${server.name} sent no ts_request_sequence_id${label === undefined ? '' : ` for ${label}`} before ${req.method} ${req.path}`);
+      return id;
+    });
+  }
   let body: Buffer | undefined;
   if (req.body !== undefined) {
     body = 'text' in req.body ? Buffer.from(req.body.text) : await readFile(path.join(src, req.body.file));
@@ -68,14 +77,34 @@ async function send(server: ServerUnderTest, model: string, req: Request, src: s
   }
   const reply = await request(req.method, `${base}${req.path.replaceAll('{model}', model)}`, { headers, ...(body === undefined ? {} : { body }) });
   const sequence = reply.headers.get('ts_request_sequence_id');
-  if (sequence !== null) sequences.set(server, sequence);
+  if (sequence !== null) {
+    ids.set('', sequence);
+    if (req.sequence !== undefined) ids.set(req.sequence, sequence);
+  }
   if (req.lines === undefined) return reply;
   const pattern = req.lines;
-  const kept = Buffer.from(reply.text.split('\n').filter((l) => pattern.test(l)).join('\n'));
+  const times = req.times;
+  let lines = reply.text
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .map((l) => (times !== undefined && times.test(l) ? `${l.slice(0, l.lastIndexOf(' '))} <time>` : l));
+  if (req.byFamily === true) lines = byFamily(lines);
+  const kept = Buffer.from(lines.join('\n'));
   // The length is the whole body's, which is not compared: only the lines kept are.
   const replyHeaders = new Headers(reply.headers);
   if (replyHeaders.has('content-length')) replyHeaders.set('content-length', '<of the whole body, not compared>');
   return { ...reply, headers: replyHeaders, text: kept.toString('utf8'), bytes: kept, json: () => JSON.parse(kept.toString('utf8')) };
+}
+
+/** Prometheus text lines with their families (each from its `# HELP` line) sorted by name; the lines of a family keep their order. */
+function byFamily(lines: readonly string[]): string[] {
+  const families: string[][] = [];
+  for (const line of lines) {
+    if (line.startsWith('# HELP ') || families.length === 0) families.push([line]);
+    else families[families.length - 1]?.push(line);
+  }
+  const name = (family: readonly string[]): string => (family[0] ?? '').replace(/^# HELP /, '').split(/[ {]/)[0] ?? '';
+  return families.sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0)).flat();
 }
 
 /** Remembers the worker pids a describe reply shows, so that the end of the suite can check they are gone. */
@@ -139,7 +168,8 @@ describe('conformance with TorchServe 0.12.0: the same replies, byte for byte', 
         });
       };
       const mgmt = (method: string, p: string): Request => ({ api: 'management', method, path: p });
-      const query = `url=${c.name}.mar&initial_workers=1&synchronous=true${c.register === undefined ? '' : `&${c.register}`}`;
+      const workers = c.register?.includes('initial_workers=') === true ? '' : '&initial_workers=1';
+      const query = `url=${c.name}.mar${workers}&synchronous=true${c.register === undefined ? '' : `&${c.register}`}`;
       let registered = false;
       try {
         await exchange('register', [mgmt('POST', `/models?${query}`)]);
