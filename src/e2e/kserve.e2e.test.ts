@@ -65,5 +65,9 @@ describe('KServe', () => {
     });
     // The management listener's KServe v1 readiness uses the same predicate.
     assert.deepEqual((await request('GET', `${lantern.management}/v1/models/kv`)).json(), { name: 'kv', ready: true });
+    // An unknown model is TorchServe's 404 there too (TorchServe 0.12.0's ManagementRequestHandler), not "not ready".
+    const unknown = await request('GET', `${lantern.management}/v1/models/nope`);
+    assert.equal(unknown.status, 404, unknown.text);
+    assert.deepEqual(unknown.json(), { code: 404, type: 'ModelNotFoundException', message: 'Model not found: nope' });
   });
 });

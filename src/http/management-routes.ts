@@ -194,13 +194,8 @@ export function managementRoutes(deps: ManagementRouteDeps): Route[] {
           summary: 'KServe v1 model readiness',
           handler: (ex) => {
             const name = (ex.params.model_name as string).split(':')[0] as string;
-            let ready = false;
-            try {
-              ready = deps.isModelReady(name);
-            } catch {
-              // An unknown model is "not ready" here, as TorchServe's management listener answers.
-            }
-            sendJson(ex.res, ex.ctx, 200, { name, ready });
+            // An unknown model is 404 ModelNotFoundException, as TorchServe's management listener answers.
+            sendJson(ex.res, ex.ctx, 200, { name, ready: deps.isModelReady(name) });
           },
         },
       },
