@@ -3,8 +3,11 @@
 // the model's workerThreads, as read from /proc.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { lanternPerTest, request, type MarSpec } from './harness.js';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { lanternPerTest, marBytes, request, type MarSpec } from './harness.js';
+import { listenerUrl, startLanternProcess, writePortConfig } from './lantern-process.js';
 
 const ECHO: MarSpec = { file: 'echo.mar', handler: 'echo_handler.py', modelName: 'echo' };
 
@@ -29,4 +32,32 @@ describe('the thread budget', () => {
       if (process.env.MKL_NUM_THREADS === undefined) assert.equal(env.get('MKL_NUM_THREADS'), '3');
     }
   });
+
+  // bin/lantern's MALLOC_MMAP_THRESHOLD_ is for the front end: in a torch worker it halved resnet18's speed.
+  for (const [label, given] of [['set by bin/lantern', ''], ['set by the user', '131072']] as const) {
+    it(`leaves the front end's malloc setting out of the workers when it is ${label}`, async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'lantern-malloc-'));
+      await mkdir(path.join(dir, 'store'));
+      await writeFile(path.join(dir, 'store', 'echo.mar'), await marBytes(ECHO));
+      await writePortConfig(dir);
+      // Empty counts as unset for bin/lantern, whatever the environment of this test holds.
+      const server = startLanternProcess(dir, ['--model-store', 'store', '--dt', '--ncs', '--models', 'echo=echo.mar'], { MALLOC_MMAP_THRESHOLD_: given }, true);
+      try {
+        await server.ready();
+        const described = await request('GET', `${listenerUrl(server, 'Management')}/models/echo`);
+        const pids = described.json<Array<{ workers: Array<{ pid: number }> }>>()[0]?.workers.map((w) => w.pid) ?? [];
+        assert.ok(pids.length > 0, described.text);
+        assert.equal((await environmentOf(server.pid)).get('MALLOC_MMAP_THRESHOLD_'), given === '' ? '65536' : given, 'the front end has it');
+        for (const pid of pids) {
+          const env = await environmentOf(pid);
+          assert.equal(env.get('MALLOC_MMAP_THRESHOLD_'), given === '' ? undefined : given, given === '' ? 'not in the worker' : "the user's own is kept");
+          assert.equal(env.get('LANTERN_MALLOC_MMAP_THRESHOLD_SET'), undefined);
+        }
+      } finally {
+        server.signal('SIGTERM');
+        await server.exited;
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -52,11 +52,19 @@ const SECRET_PROPERTIES = ['inference_key', 'management_key'];
 /** Variables that hold keys; handlers never see them. */
 const SECRET_ENV = new Set(['TS_INFERENCE_KEY', 'TS_MANAGEMENT_KEY']);
 
-function workerEnv(env: ServerEnvironment['env'], blacklist: RegExp | null): Record<string, string> {
+/**
+ * bin/lantern's malloc setting for the front end (request-body chunks from mmap, given back after a
+ * burst): set by it, not by the user, it is the front end's alone. In a worker it would make every
+ * allocation over 64 KiB an mmap and munmap: a torch worker ran resnet18 at half its speed with it.
+ */
+const FRONT_END_MALLOC_ENV = ['MALLOC_MMAP_THRESHOLD_', 'LANTERN_MALLOC_MMAP_THRESHOLD_SET'];
+
+export function workerEnv(env: ServerEnvironment['env'], blacklist: RegExp | null): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && !SECRET_ENV.has(k) && !(blacklist?.test(k) ?? false)) out[k] = v;
   }
+  if (env.LANTERN_MALLOC_MMAP_THRESHOLD_SET === '1') for (const k of FRONT_END_MALLOC_ENV) delete out[k];
   return out;
 }
 
