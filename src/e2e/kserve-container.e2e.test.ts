@@ -13,6 +13,7 @@ import path from 'node:path';
 import { marBytes, REPO_ROOT, request, waitFor } from './harness.js';
 import { readManifests, at, type Manifest } from './helm-render.js';
 import { freePort } from './lantern-process.js';
+import { kserveTorchserveProperties } from './kserve-config.js';
 import { podman, prepareReplicas, TEST_IMAGE, type ReplicaMode } from './container-replicas.js';
 
 interface RuntimeContainer {
@@ -52,26 +53,7 @@ describe('the KServe runtime kserve-lantern, in the image', { timeout: 1_500_000
   async function runRuntime(envelope: string): Promise<{ http: string; name: string }> {
     const ports = { http: await freePort(), grpc: await freePort(), shared: await freePort(), metrics: await freePort(), grpcManagement: await freePort() };
     const config = path.join(dir, 'models', 'config', 'config.properties');
-    // kserve-torchserve's config.properties (pytorch/serve kubernetes/kserve/config.properties), ports moved.
-    await writeFile(
-      config,
-      [
-        `inference_address=http://0.0.0.0:${ports.shared}`,
-        `management_address=http://0.0.0.0:${ports.shared}`,
-        `metrics_address=http://0.0.0.0:${ports.metrics}`,
-        'grpc_inference_port=7070',
-        `grpc_management_port=${ports.grpcManagement}`,
-        'enable_envvars_config=true',
-        'install_py_dep_per_model=true',
-        'enable_metrics_api=true',
-        'metrics_mode=prometheus',
-        'NUM_WORKERS=1',
-        'number_of_netty_threads=4',
-        'job_queue_size=10',
-        'load_models=all',
-        'model_store=/mnt/models/model-store',
-      ].join('\n'),
-    );
+    await writeFile(config, kserveTorchserveProperties(ports, '/mnt/models/model-store'));
     // An emptyDir, as KServe gives it: empty, writable by the container's user.
     const scratch = await mkdtemp(path.join(dir, 'scratch-'));
     await chmod(scratch, 0o777);
@@ -80,7 +62,8 @@ describe('the KServe runtime kserve-lantern, in the image', { timeout: 1_500_000
       `${name}=${value
         .replace('{{.Labels.serviceEnvelope}}', envelope)
         .replace('http://0.0.0.0:8080', `http://127.0.0.1:${ports.http}`)
-        .replace(/^8081$/, String(ports.grpc))}`,
+        .replace(/^8081$/, String(ports.grpc))
+        .replace(/^0\.0\.0\.0$/, '127.0.0.1')}`,
     ]);
     const scratchMount = spec.volumeMounts.find((m) => m.name === 'scratch')?.mountPath as string;
     const name = `lantern-e2e-kserve-${envelope}-${process.pid}`;

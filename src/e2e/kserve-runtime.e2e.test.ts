@@ -14,6 +14,7 @@ import { IRIS_DIR, REPO_ROOT, request, waitFor } from './harness.js';
 import { at, readManifests, type Manifest } from './helm-render.js';
 import { followServer, freePort, type LanternProcess } from './lantern-process.js';
 import { grpcClient } from './grpc-client.js';
+import { kserveTorchserveProperties } from './kserve-config.js';
 
 const KSERVE_DIR = path.join(REPO_ROOT, 'deploy', 'kserve');
 const TORCHSERVE_SHIM = path.join(REPO_ROOT, 'bin', 'torchserve');
@@ -100,27 +101,7 @@ describe('the KServe runtime kserve-lantern', () => {
       await mkdir(path.join(models, 'config'), { recursive: true });
       await cp(IRIS_DIR, path.join(models, 'model-store', 'iris'), { recursive: true });
       for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freePort();
-      // kserve-torchserve's config.properties (kubernetes/kserve/config.properties in pytorch/serve),
-      // with its fixed ports moved to free ones: inference and management share one port.
-      await writeFile(
-        path.join(models, 'config', 'config.properties'),
-        [
-          `inference_address=http://0.0.0.0:${ports.shared}`,
-          `management_address=http://0.0.0.0:${ports.shared}`,
-          `metrics_address=http://127.0.0.1:${ports.metrics}`,
-          'grpc_inference_port=7070',
-          `grpc_management_port=${ports.grpcManagement}`,
-          'enable_envvars_config=true',
-          'install_py_dep_per_model=true',
-          'enable_metrics_api=true',
-          'metrics_mode=prometheus',
-          'NUM_WORKERS=1',
-          'number_of_netty_threads=4',
-          'job_queue_size=10',
-          'load_models=all',
-          `model_store=${path.join(models, 'model-store')}`,
-        ].join('\n'),
-      );
+      await writeFile(path.join(models, 'config', 'config.properties'), kserveTorchserveProperties(ports, path.join(models, 'model-store')));
       before_ = await treeState(models);
       const c = containerOf(runtime);
       // The runtime's arguments with /mnt/models rooted in the test folder; its env with KServe's

@@ -19,7 +19,7 @@ class MetricTypes(enum.Enum):
 
 
 # TorchServe's ts.metrics.unit.Units: short names handlers pass, as metric lines carry them.
-_UNITS = {
+UNITS = {
     "ms": "Milliseconds",
     "s": "Seconds",
     "percent": "Percent",
@@ -34,7 +34,7 @@ _UNITS = {
 
 
 def _unit_name(unit) -> str:
-    return _UNITS[unit] if unit in _UNITS else unit
+    return UNITS[unit] if unit in UNITS else unit
 
 
 class GeneralMetricsCacheError(Exception):
